@@ -1,0 +1,10 @@
+"""Command-line interface: thin adapters from arguments to the library.
+
+Each command lives in its own module and registers itself on `app`; modules import heavy
+libraries (LangChain, openai, vcrpy) inside the command body so `--help` stays fast.
+"""
+
+from drafter.cli import draft as _draft  # noqa: F401  (registers commands)
+from drafter.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,66 @@
+"""The typer application object every command module registers on, and the error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from drafter import __version__
+from drafter.errors import DrafterError
+
+app = typer.Typer(
+    name="drafter",
+    help="Turn a feature spec (SPEC.md) and a project constitution into an implementation "
+    "plan (PLAN.md). Exit codes: 0 ok; 1 a MUST rule fails (or drift found); 2 bad input or "
+    "usage; 3 provider failure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_DEBUG_ENV = "DRAFTER_DEBUG"
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"drafter {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of an error.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    if debug:
+        os.environ[_DEBUG_ENV] = "1"
+
+
+def fail(message: str, exit_code: int) -> typer.Exit:
+    """Print `drafter: error: message` on stderr and return the Exit to raise."""
+    print(f"drafter: error: {message}", file=sys.stderr)
+    return typer.Exit(exit_code)
+
+
+def main() -> None:
+    """Console-script entry point: runs the app, turning drafter errors into one line + exit code."""
+    try:
+        app()
+    except DrafterError as error:
+        if os.environ.get(_DEBUG_ENV):
+            raise
+        print(f"drafter: error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        print("drafter: interrupted", file=sys.stderr)
+        sys.exit(130)

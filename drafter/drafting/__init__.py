@@ -1,0 +1,41 @@
+"""Drafters fill one plan section at a time; the offline and LLM drafters share this protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from drafter.constitution import Constitution
+from drafter.sections import Section
+from drafter.spec import Spec
+
+
+@dataclass(frozen=True)
+class DraftInputs:
+    """What every section is drafted from."""
+
+    spec: Spec
+    constitution: Constitution | None
+
+
+class Drafter(Protocol):
+    """Drafts one section from the inputs and the sections it depends on."""
+
+    name: str  # "offline", or the model, e.g. "openai:gpt-4o-mini"
+
+    async def draft_section(
+        self,
+        section: Section,
+        inputs: DraftInputs,
+        upstream: Mapping[str, BaseModel],
+        feedback: Sequence[str],
+    ) -> BaseModel:
+        """Return an instance of `section.model`.
+
+        `upstream` holds the drafted sections `section.depends_on` names; `feedback` holds the
+        validation errors of the previous attempt (empty on the first one).
+        """
+        ...
