@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -63,9 +65,7 @@ def references(inputs: DraftInputs) -> list[p.Reference]:
     return refs
 
 
-def _relative(path: object, spec_path: object) -> str:
-    import os
-
+def _relative(path: Path, spec_path: Path) -> str:
     return os.path.relpath(str(path), start=os.path.dirname(str(spec_path))).replace(os.sep, "/")
 
 

@@ -33,7 +33,7 @@ class ReviewItem(Model):
 class GoalSection(Model):
     feature_name: str = Field(description="Short feature name for the plan title")
     summary: str = Field(description="One line: what the plan implements")
-    goal: str = Field(description="2-4 sentences: what exists today, what changes, how it is proven")
+    goal: str = Field(description="2-4 sentences: what exists, what changes, how it is proven")
     reviews: list[ReviewItem]
 
 

@@ -53,7 +53,7 @@ def fail(message: str, exit_code: int) -> typer.Exit:
 
 
 def main() -> None:
-    """Console-script entry point: runs the app, turning drafter errors into one line + exit code."""
+    """Console-script entry point: drafter errors become one line on stderr and an exit code."""
     try:
         app()
     except DrafterError as error:
