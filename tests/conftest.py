@@ -1,0 +1,42 @@
+"""Shared fixtures: the third-party corpus (read in place, never copied) and a network guard."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS_CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []
+EXAMPLES = REPO / "examples"
+
+
+def corpus_case(name: str) -> Path:
+    """Directory of one corpus case; skips the test where ../shared/corpus is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus not available: {CORPUS} is absent (it lives in ../shared)")
+    return CORPUS / name
+
+
+corpus_params = pytest.mark.parametrize(
+    "case",
+    CORPUS_CASES
+    or [pytest.param("none", marks=pytest.mark.skip(reason=f"corpus absent: {CORPUS}"))],
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may talk to loopback (the fake provider) and nothing else."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1"):
+            if self.family in (socket.AF_INET, socket.AF_INET6):
+                raise RuntimeError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
