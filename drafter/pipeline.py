@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -32,9 +33,23 @@ async def draft_sections(
     return {name: await task for name, task in tasks.items()}
 
 
-def draft_plan(inputs: DraftInputs, drafter: Drafter) -> p.Plan:
+@dataclass(frozen=True)
+class PipelineOptions:
+    max_concurrency: int = 8
+    repair_attempts: int = 2
+
+
+@dataclass(frozen=True)
+class DraftOutcome:
+    plan: p.Plan
+
+
+def draft_plan(
+    inputs: DraftInputs, drafter: Drafter, options: PipelineOptions = PipelineOptions()
+) -> DraftOutcome:
     """Draft all sections and assemble them into a `Plan`."""
-    return assemble(inputs, asyncio.run(draft_sections(inputs, drafter)))
+    drafted = asyncio.run(draft_sections(inputs, drafter, max_concurrency=options.max_concurrency))
+    return DraftOutcome(plan=assemble(inputs, drafted))
 
 
 def assemble(inputs: DraftInputs, drafted: dict[str, BaseModel]) -> p.Plan:
