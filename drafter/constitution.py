@@ -1,11 +1,20 @@
-"""Find and parse a project constitution into principles and rules with stable IDs."""
+"""Find and parse a project constitution into principles and rules with stable IDs.
+
+How rules are found, numbered and categorised is documented for users in docs/rules.md;
+keep the two in step.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from drafter.errors import InputError
 
 RuleLevel = Literal["MUST", "MUST NOT", "SHALL", "SHOULD", "SHOULD NOT"]
 Category = Literal["coding", "testing", "security", "architecture"]
@@ -29,7 +38,7 @@ class Rule(_Frozen):
     level: RuleLevel
     category: Category
     text: str
-    principle: str  # the principle's title
+    principle: str  # the principle's title (or the section's, for rules outside principles)
     line: int
 
     @property
@@ -43,6 +52,14 @@ class Principle(_Frozen):
     line: int
 
 
+class DeclaredCheck(_Frozen):
+    """A condition a `drafter-rules` block attaches to a rule (see docs/rules.md)."""
+
+    rule_id: str
+    require: str  # selector expression over the plan model, validated when parsed
+    line: int  # line of the `require` key in the constitution
+
+
 class Constitution(_Frozen):
     path: Path
     title: str
@@ -50,3 +67,579 @@ class Constitution(_Frozen):
     principles: tuple[Principle, ...]
     rules: tuple[Rule, ...]
     warnings: tuple[str, ...]  # e.g. "still an unfilled template: no rules taken"
+    # Checks stated in `drafter-rules` blocks; parsed here so a syntax error becomes a warning
+    # of the constitution (shown by `drafter rules`) and verdicts need not re-read the file.
+    checks: tuple[DeclaredCheck, ...] = ()
+
+    def check_for(self, rule_id: str) -> DeclaredCheck | None:
+        return next((c for c in self.checks if c.rule_id == rule_id), None)
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+CONSTITUTION_NAME = "constitution.md"
+
+
+def discover(spec_path: Path, explicit: Path | None, configured: Path | None) -> Path | None:
+    """The constitution that governs `spec_path` (a spec file, or a directory), or None.
+
+    Order: the `-c` path, the `[tool.drafter] constitution` setting, `constitution.md` beside
+    the spec or in its parent, then `.specify/memory/constitution.md` or
+    `memory/constitution.md` in the spec's directory or any parent up to the repository root
+    (the first directory holding `.git`). A path given explicitly must exist.
+    """
+    for given, origin in ((explicit, "-c/--constitution"), (configured, "[tool.drafter]")):
+        if given is not None:
+            if not given.is_file():
+                raise InputError(f"constitution not found: {given} (given by {origin})")
+            return given
+    base = spec_path if spec_path.is_dir() else spec_path.parent
+    base = base.resolve()
+    for directory in (base, base.parent):
+        if (directory / CONSTITUTION_NAME).is_file():
+            return directory / CONSTITUTION_NAME
+    for directory in (base, *base.parents):
+        for relative in (Path(".specify/memory"), Path("memory")):
+            candidate = directory / relative / CONSTITUTION_NAME
+            if candidate.is_file():
+                return candidate
+        if (directory / ".git").exists():
+            break
+    return None
+
+
+def load(path: Path) -> Constitution:
+    """Read and parse a constitution file (UTF-8, BOM and CRLF accepted)."""
+    if path.is_dir():
+        raise InputError(f"constitution is a directory, not a file: {path}")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read constitution {path}: {error.strerror or error}") from None
+    if b"\0" in data:
+        raise InputError(f"constitution {path} is not text (binary bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"constitution {path} is not UTF-8 (bad byte at offset {error.start})"
+        ) from None
+    return parse(text, path)
+
+
+# --- modal keywords ----------------------------------------------------------------------------
+
+# Leftmost match wins; longer alternatives come first so "MUST NOT" beats "MUST".
+_EN_MODALS: tuple[tuple[str, RuleLevel], ...] = (
+    (r"MUST\s+NOT", "MUST NOT"),
+    (r"SHALL\s+NOT", "MUST NOT"),
+    (r"SHOULD\s+NOT", "SHOULD NOT"),
+    (r"NOT\s+RECOMMENDED", "SHOULD NOT"),
+    (r"(?:DO|Do|do)\s+NOT", "MUST NOT"),
+    (r"NEVER", "MUST NOT"),
+    (r"PROHIBITED|FORBIDDEN", "MUST NOT"),
+    (r"MUST", "MUST"),
+    (r"REQUIRED|MANDATORY", "MUST"),
+    (r"SHALL", "SHALL"),
+    (r"SHOULD", "SHOULD"),
+    (r"RECOMMENDED|PREFER", "SHOULD"),
+)
+# Japanese modal endings (PLAN-QUALITY.md §4: rule extraction needs per-language lists).
+_JA_MODALS: tuple[tuple[str, RuleLevel], ...] = (
+    (r"してはならない|してはいけない|禁止", "MUST NOT"),
+    (r"べきではない|べきでない", "SHOULD NOT"),
+    (r"しなければならない|なければならない|必須|する必要がある", "MUST"),
+    (r"すべき|するべき|推奨", "SHOULD"),
+)
+_MODAL_RE = re.compile(
+    "|".join(
+        [rf"(?<![\w-])(?P<en{i}>{p})(?![\w-])" for i, (p, _) in enumerate(_EN_MODALS)]
+        + [f"(?P<ja{i}>{p})" for i, (p, _) in enumerate(_JA_MODALS)]
+    )
+)
+_NEGATED_REQUIREMENT = re.compile(r"\bNOT\s+$")  # "NOT REQUIRED" states no rule
+
+
+def modal_level(sentence: str) -> RuleLevel | None:
+    """The level of the first normative keyword in `sentence`, or None."""
+    for match in _MODAL_RE.finditer(sentence):
+        group = match.lastgroup or ""
+        table = _EN_MODALS if group.startswith("en") else _JA_MODALS
+        level = table[int(group[2:])][1]
+        if level == "MUST" and _NEGATED_REQUIREMENT.search(sentence[: match.start()]):
+            continue
+        return level
+    return None
+
+
+# Bullets of a NON-NEGOTIABLE principle that start with one of these verbs are MUST rules.
+_IMPERATIVE_VERBS = frozenset(
+    [
+        "add",
+        "apply",
+        "avoid",
+        "build",
+        "check",
+        "commit",
+        "declare",
+        "define",
+        "delete",
+        "depend",
+        "document",
+        "emit",
+        "ensure",
+        "expose",
+        "follow",
+        "handle",
+        "hook",
+        "implement",
+        "include",
+        "keep",
+        "log",
+        "make",
+        "name",
+        "place",
+        "provide",
+        "put",
+        "refactor",
+        "register",
+        "remove",
+        "replace",
+        "return",
+        "run",
+        "store",
+        "test",
+        "track",
+        "update",
+        "use",
+        "validate",
+        "verify",
+        "wrap",
+        "write",
+    ]
+)
+_CONDITION_PREFIX = re.compile(r"^(?:if|when|where|unless|before|after)\b[^,]*,\s*", re.I)
+
+
+def _imperative_level(sentence: str) -> RuleLevel | None:
+    body = _CONDITION_PREFIX.sub("", sentence)
+    first = re.match(r"[A-Za-z]+", body)
+    if not first:
+        return None
+    word = first.group(0).lower()
+    if word in ("no", "never"):
+        return "MUST NOT"
+    return "MUST" if word in _IMPERATIVE_VERBS else None
+
+
+# --- categories ----------------------------------------------------------------------------------
+
+_CATEGORY_KEYWORDS: tuple[tuple[Category, re.Pattern[str]], ...] = (
+    (
+        "testing",
+        re.compile(
+            r"\b(?:tests?|testing|testable|tdd|coverage|red-green|e2e|end-to-end|"
+            r"test-first|test-driven|regression)\b|テスト",
+            re.I,
+        ),
+    ),
+    (
+        "security",
+        re.compile(
+            r"\b(?:secrets?|credentials?|auth(?:entication|enticated?|orization|orized?|n|z)?|"
+            r"encrypt\w*|pii|(?<!dependency )injection|"
+            r"security|secure|"
+            r"rbac|privileges?|vulnerab\w*|redact\w*|passwords?|permissions?|"
+            r"multi-tenan\w*|isolation)\b|セキュリティ|認証|暗号",
+            re.I,
+        ),
+    ),
+    (
+        "architecture",
+        re.compile(
+            r"\b(?:librar(?:y|ies)|modules?|modular\w*|services?|dependenc(?:y|ies)|layers?|"
+            r"api contracts?|simplicity|architect\w*|adapters?|interfaces?|"
+            r"components?|protocols?|coupl\w*|abstractions?|boundar(?:y|ies)|yagni|"
+            r"microservices?)\b|アーキテクチャ|モジュール|依存",
+            re.I,
+        ),
+    ),
+)
+
+
+def categorize(text: str, principle: str) -> Category:
+    """Category by keywords: the rule's own words first, then its nearest heading's."""
+    for subject in (text, principle):
+        for category, pattern in _CATEGORY_KEYWORDS:
+            if pattern.search(subject):
+                return category
+    return "coding"
+
+
+# --- markdown structure ------------------------------------------------------------------------
+
+
+@dataclass
+class _Node:
+    kind: Literal["heading", "paragraph", "item", "fence"]
+    text: str  # inline text (softbreaks kept as "\n"), or a fence's content
+    line: int  # 1-based
+    level: int = 0  # heading level
+    info: str = ""  # fence info string
+    group: int = 0  # items of one list share a group number
+    children: list[_Node] = field(default_factory=list)  # an item's paragraphs and sub-items
+
+
+def _inline_text(token_children: list[object]) -> str:
+    parts: list[str] = []
+    for child in token_children:
+        kind = getattr(child, "type", "")
+        content = getattr(child, "content", "")
+        if kind == "text":
+            parts.append(content)
+        elif kind == "code_inline":
+            parts.append(f"`{content}`")
+        elif kind in ("softbreak", "hardbreak"):
+            parts.append("\n")
+        elif kind == "image":
+            parts.append(content)
+    return "".join(parts)
+
+
+def _blocks(text: str) -> list[_Node]:
+    """Markdown as a shallow tree: headings, paragraphs, fences and list items at the root;
+    an item holds its own paragraphs and nested items. Tables and HTML (comments) are dropped."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    root: list[_Node] = []
+    stack: list[list[_Node]] = [root]
+    groups: list[int] = []
+    lists = 0
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        line = token.map[0] + 1 if token.map else 0
+        if token.type == "heading_open":
+            inline = tokens[index + 1]
+            stack[-1].append(
+                _Node("heading", _inline_text(inline.children or []), line, int(token.tag[1:]))
+            )
+            index += 2
+        elif token.type == "paragraph_open":
+            inline = tokens[index + 1]
+            stack[-1].append(_Node("paragraph", _inline_text(inline.children or []), line))
+            index += 2
+        elif token.type in ("bullet_list_open", "ordered_list_open"):
+            lists += 1
+            groups.append(lists)
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            groups.pop()
+        elif token.type == "list_item_open":
+            item = _Node("item", "", line, group=groups[-1])
+            stack[-1].append(item)
+            stack.append(item.children)
+        elif token.type == "list_item_close":
+            stack.pop()
+        elif token.type == "fence":
+            stack[-1].append(_Node("fence", token.content, line, info=token.info.strip()))
+        elif token.type == "table_open":
+            while tokens[index].type != "table_close":
+                index += 1
+        index += 1
+    return root
+
+
+# --- sentences ------------------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“(`*A-Z0-9])|(?<=。)")
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "no.")
+
+
+def _sentences(text: str) -> Iterator[tuple[str, int]]:
+    """Sentences of `text` with the 0-based line offset where each starts."""
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        head = text[start : match.start()]
+        if head.rstrip().lower().endswith(_ABBREVIATIONS):
+            continue
+        yield head, text.count("\n", 0, start)
+        start = match.end()
+    yield text[start:], text.count("\n", 0, start)
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+_RATIONALE = re.compile(r"^\s*(?:rationale|why)\s*:", re.I)
+
+
+# --- parsing --------------------------------------------------------------------------------------
+
+_ROMAN = re.compile(r"^(?=[IVXLCDM])M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
+_NUMBERED_HEADING = re.compile(r"^(?:(?:principle|article)\s+)?([IVXLCDM]+|\d+)[.:)]\s+(.+)$", re.I)
+_PRINCIPLES_CONTAINER = re.compile(r"\bprinciples\b|原則", re.I)
+_PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\]")
+_VERSION = re.compile(r"\bVersion\**\s*:\s*\**\s*v?(\d+(?:\.\d+)*)", re.I)
+_CONVENTIONS = re.compile(r"\bconventions?\b", re.I)
+
+
+def to_roman(number: int) -> str:
+    values = (
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    )
+    out = []
+    for value, numeral in values:
+        while number >= value:
+            out.append(numeral)
+            number -= value
+    return "".join(out)
+
+
+def section_letter(position: int) -> str:
+    """0 → A, 25 → Z, 26 → AA: the letter of the position-th top-level section."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _numeral(heading: str) -> tuple[str | None, str]:
+    """(roman numeral or None, title) of a principle heading such as `III. Test-First`."""
+    match = _NUMBERED_HEADING.match(heading.strip())
+    if not match:
+        return None, heading.strip()
+    number, title = match.groups()
+    if number.isdigit():
+        return to_roman(int(number)), title.strip()
+    upper = number.upper()
+    return (upper, title.strip()) if _ROMAN.match(upper) else (None, heading.strip())
+
+
+@dataclass
+class _Scope:
+    """A principle or a top-level section: where rules are numbered."""
+
+    key: str  # "III" for principle III, "B" for the second top-level section
+    title: str
+    non_negotiable: bool
+    count: int = 0
+
+
+def parse(text: str, path: Path) -> Constitution:
+    """Parse constitution markdown; every rule carries its 1-based source line."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    nodes = _blocks(text)
+    headings = [n for n in nodes if n.kind == "heading"]
+    title = path.stem
+    if headings and headings[0].level == 1:
+        title = _clean(headings[0].text)
+    version = next(
+        (
+            m.group(1)
+            for n in nodes
+            if n.kind == "paragraph"
+            for m in [_VERSION.search(n.text)]
+            if m
+        ),
+        None,
+    )
+    placeholders = sorted(
+        {p for n in nodes if n.kind != "fence" for p in _PLACEHOLDER.findall(n.text)}
+    )
+    if any(_PLACEHOLDER.fullmatch(_clean(h.text)) for h in headings):
+        warning = f"constitution {path} is an unfilled template: no rules taken"
+        return Constitution(
+            path=path, title=title, version=version, principles=(), rules=(), warnings=(warning,)
+        )
+    warnings: list[str] = []
+    if placeholders:
+        warnings.append(
+            f"constitution {path} still has template placeholders: {', '.join(placeholders)}"
+        )
+    builder = _Builder(title, headings)
+    builder.walk(nodes)
+    if not builder.rules:
+        builder.take_conventions()
+    return Constitution(
+        path=path,
+        title=title,
+        version=version,
+        principles=tuple(builder.principles),
+        rules=tuple(builder.rules),
+        warnings=(*warnings, *builder.warnings),
+    )
+
+
+class _Builder:
+    """Walks the block tree once, tracking the current principle or section."""
+
+    def __init__(self, title: str, headings: list[_Node]) -> None:
+        self.principles: list[Principle] = []
+        self.rules: list[Rule] = []
+        self.warnings: list[str] = []
+        self.conventions: list[tuple[_Scope, str, int, Category]] = []
+        body = headings[1:] if headings and headings[0].level == 1 else headings
+        self.section_level = min((h.level for h in body), default=2)
+        self.container_level: int | None = None  # level of a "Core Principles" heading
+        self.has_roman = any(_numeral(h.text)[0] and not _clean(h.text)[0].isdigit() for h in body)
+        self.sections = 0
+        self.principle_positions = 0
+        # Text before the first section heading is numbered as section "0".
+        self.scope = _Scope(key="0", title=title, non_negotiable=False)
+        self.context = title  # nearest heading: the fallback for a rule's category
+        self.in_conventions = 0  # level of an enclosing "Conventions" heading, 0 if none
+
+    # -- headings
+
+    def heading(self, node: _Node) -> None:
+        text = _clean(node.text)
+        self.context = _numeral(text)[1]
+        if self.in_conventions and node.level <= self.in_conventions:
+            self.in_conventions = 0
+        if _CONVENTIONS.search(text) and not self.in_conventions:
+            self.in_conventions = node.level
+        if self.container_level is not None and node.level <= self.container_level:
+            self.container_level = None
+        if node.level < self.section_level:
+            return  # the title, or a stray h1
+        if node.level == self.section_level:
+            position = self.sections
+            self.sections += 1
+            if not self._is_principle(node.level, text):
+                if _PRINCIPLES_CONTAINER.search(text):
+                    self.container_level = node.level
+                self._open(section_letter(position), text)
+                return
+        if self._is_principle(node.level, text):
+            self.principle_positions += 1
+            numeral, title = _numeral(text)
+            number = numeral or to_roman(self.principle_positions)
+            self.principles.append(Principle(number=number, title=title, line=node.line))
+            self._open(number, title)
+
+    def _is_principle(self, level: int, text: str) -> bool:
+        if self.container_level is not None:
+            return level == self.container_level + 1
+        numeral, _ = _numeral(text)
+        if numeral is None:
+            return False
+        # Numbered headings are principles only where the document does not use roman ones
+        # (then "1. Amendments" under Governance is not a principle).
+        return not text[0].isdigit() or not self.has_roman
+
+    def _open(self, key: str, title: str) -> None:
+        self.scope = _Scope(
+            key=key,
+            title=title,
+            non_negotiable="NON-NEGOTIABLE" in title,
+        )
+
+    # -- body
+
+    def walk(self, nodes: list[_Node]) -> None:
+        for index, node in enumerate(nodes):
+            if node.kind == "heading":
+                self.heading(node)
+            elif node.kind == "paragraph":
+                self.unit(node.text, node.line, _following_items(nodes, index), bullet=False)
+            elif node.kind == "item":
+                self.item(node, "")
+
+    def item(self, node: _Node, parent: str) -> None:
+        """A list item; `parent` is the enclosing item's text, the subject of a nested rule
+        that has none ("- Refactoring: ≤400 lines" / "  - MUST NOT mix with features")."""
+        paragraphs = [c for c in node.children if c.kind == "paragraph"]
+        items = [c for c in node.children if c.kind == "item"]
+        for position, paragraph in enumerate(paragraphs):
+            children = items if position == 0 else []
+            self.unit(paragraph.text, paragraph.line, children, bullet=position == 0, parent=parent)
+        own = _clean(_item_text(node).replace("**", ""))
+        for child in items:
+            self.item(child, own)
+
+    def unit(
+        self, text: str, line: int, children: list[_Node], bullet: bool, parent: str = ""
+    ) -> None:
+        if _RATIONALE.match(text.replace("*", "")):
+            return
+        sentences = list(_sentences(text))
+        found = False
+        for position, (sentence, offset) in enumerate(sentences):
+            level = self.level_of(sentence)
+            if level is None:
+                continue
+            found = True
+            own = _clean(sentence.replace("**", ""))
+            rule_text = own
+            if parent and modal_level(own[:12]) is not None and _MODAL_RE.match(own):
+                rule_text = f"{parent.rstrip(':')} — {own}"
+            if position == len(sentences) - 1 and own.endswith(":"):
+                details = [
+                    _clean(_item_text(c).replace("**", "")).rstrip(":")
+                    for c in children
+                    if self.level_of(_item_text(c)) is None
+                ]
+                if details:
+                    rule_text = f"{rule_text} {'; '.join(details)}"
+            category = categorize(own, self.context)
+            self.add(self.scope, level, rule_text, line + offset, category)
+        if not found and bullet and self.in_conventions and not children:
+            own = _clean(text.replace("**", ""))
+            self.conventions.append((self.scope, own, line, categorize(own, self.context)))
+
+    def level_of(self, sentence: str) -> RuleLevel | None:
+        level = modal_level(sentence)
+        if level is None and self.scope.non_negotiable:
+            level = _imperative_level(_clean(sentence.replace("*", "")))
+        return level
+
+    def take_conventions(self) -> None:
+        """A document with no normative keyword but a "Conventions" section (OpenSpec's
+        project.md): its convention bullets become SHOULD rules (PLAN-QUALITY.md §4)."""
+        for scope, text, line, category in self.conventions:
+            self.add(scope, "SHOULD", text, line, category)
+
+    def add(
+        self, scope: _Scope, level: RuleLevel, text: str, line: int, category: Category
+    ) -> None:
+        scope.count += 1
+        self.rules.append(
+            Rule(
+                id=f"C-{scope.key}.{scope.count}",
+                level=level,
+                category=category,
+                text=text,
+                principle=scope.title,
+                line=line,
+            )
+        )
+
+
+def _item_text(node: _Node) -> str:
+    return next((c.text for c in node.children if c.kind == "paragraph"), "")
+
+
+def _following_items(nodes: list[_Node], index: int) -> list[_Node]:
+    """The list items right after the paragraph at `index` (what a "…:" sentence introduces)."""
+    items: list[_Node] = []
+    for node in nodes[index + 1 :]:
+        if node.kind != "item" or (items and node.group != items[0].group):
+            break
+        items.append(node)
+    return items
