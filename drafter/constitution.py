@@ -7,14 +7,20 @@ keep the two in step.
 from __future__ import annotations
 
 import re
+import tomllib
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from drafter.errors import InputError
+from drafter.selector import SelectorError, compile_selector
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 RuleLevel = Literal["MUST", "MUST NOT", "SHALL", "SHOULD", "SHOULD NOT"]
 Category = Literal["coding", "testing", "security", "architecture"]
@@ -290,11 +296,10 @@ class _Node:
     children: list[_Node] = field(default_factory=list)  # an item's paragraphs and sub-items
 
 
-def _inline_text(token_children: list[object]) -> str:
+def _inline_text(token_children: list[Token]) -> str:
     parts: list[str] = []
     for child in token_children:
-        kind = getattr(child, "type", "")
-        content = getattr(child, "content", "")
+        kind, content = child.type, child.content
         if kind == "text":
             parts.append(content)
         elif kind == "code_inline":
@@ -476,13 +481,17 @@ def parse(text: str, path: Path) -> Constitution:
     builder.walk(nodes)
     if not builder.rules:
         builder.take_conventions()
+    declared = _Declared(path, builder.rules)
+    for block in builder.blocks:
+        declared.block(block.text, block.line + 1)
     return Constitution(
         path=path,
         title=title,
         version=version,
         principles=tuple(builder.principles),
-        rules=tuple(builder.rules),
-        warnings=(*warnings, *builder.warnings),
+        rules=tuple(declared.rules),
+        warnings=(*warnings, *declared.warnings),
+        checks=tuple(declared.checks),
     )
 
 
@@ -492,8 +501,8 @@ class _Builder:
     def __init__(self, title: str, headings: list[_Node]) -> None:
         self.principles: list[Principle] = []
         self.rules: list[Rule] = []
-        self.warnings: list[str] = []
         self.conventions: list[tuple[_Scope, str, int, Category]] = []
+        self.blocks: list[_Node] = []  # `drafter-rules` fences, applied after the prose
         body = headings[1:] if headings and headings[0].level == 1 else headings
         self.section_level = min((h.level for h in body), default=2)
         self.container_level: int | None = None  # level of a "Core Principles" heading
@@ -556,6 +565,8 @@ class _Builder:
         for index, node in enumerate(nodes):
             if node.kind == "heading":
                 self.heading(node)
+            elif node.kind == "fence" and node.info.split()[:1] == [RULES_FENCE]:
+                self.blocks.append(node)
             elif node.kind == "paragraph":
                 self.unit(node.text, node.line, _following_items(nodes, index), bullet=False)
             elif node.kind == "item":
@@ -643,3 +654,114 @@ def _following_items(nodes: list[_Node], index: int) -> list[_Node]:
             break
         items.append(node)
     return items
+
+
+# --- drafter-rules blocks -------------------------------------------------------------------------
+
+RULES_FENCE = "drafter-rules"
+_LEVELS: tuple[RuleLevel, ...] = typing.get_args(RuleLevel)
+_CATEGORIES: tuple[Category, ...] = typing.get_args(Category)
+_ENTRY_KEYS = frozenset(("id", "level", "category", "text", "require"))
+_RULE_HEADER = re.compile(r"^\s*\[\[\s*rule\s*\]\]")
+_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+class _Declared:
+    """Applies `drafter-rules` TOML blocks: `[[rule]]` entries that add rules, restate an
+    extracted rule's level or category, and attach a `require` condition. Faults become
+    warnings naming the constitution line; they never stop the parse."""
+
+    def __init__(self, path: Path, rules: list[Rule]) -> None:
+        self.path = path
+        self.rules = list(rules)
+        self.warnings: list[str] = []
+        self.checks: list[DeclaredCheck] = []
+        self.seen: set[str] = set()
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(f"{self.path}:{line}: {RULES_FENCE}: {message}")
+
+    def block(self, text: str, first_line: int) -> None:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            where = _TOML_POSITION.search(str(error))
+            line = first_line + int(where.group(1)) - 1 if where else first_line
+            message = _TOML_POSITION.sub("", str(error)).strip()
+            self.warn(line, f"not valid TOML ({message}); block ignored")
+            return
+        entries = data.get("rule", [])
+        if not isinstance(entries, list) or set(data) - {"rule"}:
+            self.warn(first_line, "expected only [[rule]] tables; block ignored")
+            return
+        # Source lines of each entry's `[[rule]]` header and `require` key, for messages.
+        headers: list[int] = []
+        requires: dict[int, int] = {}
+        for offset, raw in enumerate(text.split("\n")):
+            if _RULE_HEADER.match(raw):
+                headers.append(first_line + offset)
+            elif headers and re.match(r"\s*require\s*=", raw):
+                requires.setdefault(headers[-1], first_line + offset)
+        for position, entry in enumerate(entries):
+            line = headers[position] if position < len(headers) else first_line
+            if isinstance(entry, dict):
+                self.entry(entry, line, requires.get(line, line))
+            else:
+                self.warn(line, "each rule must be a [[rule]] table; entry ignored")
+
+    def entry(self, entry: dict[str, object], line: int, require_line: int) -> None:
+        unknown = sorted(set(entry) - _ENTRY_KEYS)
+        if unknown:
+            self.warn(
+                line,
+                f"unknown key(s) {', '.join(unknown)} (known: id, level, category, text, require)",
+            )
+        rule_id, level, category = entry.get("id"), entry.get("level"), entry.get("category")
+        text, require = entry.get("text"), entry.get("require")
+        if not isinstance(rule_id, str) or not re.fullmatch(r"[A-Za-z][\w.-]*", rule_id):
+            self.warn(line, 'each [[rule]] needs an id such as "C-II.1"; entry ignored')
+            return
+        if level is not None and level not in _LEVELS:
+            self.warn(line, f"{rule_id}: level must be one of {', '.join(_LEVELS)}; entry ignored")
+            return
+        if category is not None and category not in _CATEGORIES:
+            self.warn(
+                line, f"{rule_id}: category must be one of {', '.join(_CATEGORIES)}; entry ignored"
+            )
+            return
+        if require is not None and not isinstance(require, str):
+            self.warn(line, f"{rule_id}: require must be a string; entry ignored")
+            return
+        if rule_id in self.seen:
+            self.warn(line, f"{rule_id}: stated twice; this entry ignored")
+            return
+        self.seen.add(rule_id)
+        existing = next((i for i, r in enumerate(self.rules) if r.id == rule_id), None)
+        update: dict[str, object] = {}
+        if level is not None:
+            update["level"] = level
+        if category is not None:
+            update["category"] = category
+        if existing is not None:
+            self.rules[existing] = self.rules[existing].model_copy(update=update)
+        else:
+            stated = text if isinstance(text, str) and text.strip() else require
+            if not isinstance(stated, str):
+                self.warn(line, f"{rule_id}: a new rule needs text or require; entry ignored")
+                return
+            self.rules.append(
+                Rule(
+                    id=rule_id,
+                    level=typing.cast(RuleLevel, level or "MUST"),
+                    category=typing.cast(Category, category) or categorize(stated, ""),
+                    text=_clean(stated),
+                    principle=RULES_FENCE,
+                    line=line,
+                )
+            )
+        if require is not None:
+            self.checks.append(DeclaredCheck(rule_id=rule_id, require=require, line=require_line))
+            try:
+                compile_selector(require)
+            except SelectorError as error:
+                self.warn(require_line, f"{rule_id}: bad require condition: {error}")
