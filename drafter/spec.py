@@ -397,16 +397,17 @@ def _first_paragraph(block: str) -> str:
 
 def _paths_in(text: str, bare: bool) -> list[str]:
     """Repository-relative file paths named in code spans, link targets and (if bare) prose."""
-    found: list[str] = []
-    candidates = _CODE_SPAN.findall(text) + _LINK_TARGET.findall(text)
-    for candidate in candidates:
-        target = re.sub(r"(?:#L?\d.*|:\d+(?:-\d+)?)$", "", candidate.strip())
-        m = _PATH.fullmatch(target)
-        if m and _is_repo_path(m.group(1)):
-            found.append(m.group(1))
+    found: list[tuple[int, str]] = []
+    for m in [*_CODE_SPAN.finditer(text), *_LINK_TARGET.finditer(text)]:
+        target = re.sub(r"(?:#L?\d.*|:\d+(?:-\d+)?)$", "", m.group(1).strip())
+        path = _PATH.fullmatch(target)
+        if path and _is_repo_path(path.group(1)):
+            found.append((m.start(), path.group(1)))
     if bare:
-        found.extend(m.group(1) for m in _BARE_PATH.finditer(text) if _is_repo_path(m.group(1)))
-    return found
+        found.extend(
+            (m.start(), m.group(1)) for m in _BARE_PATH.finditer(text) if _is_repo_path(m.group(1))
+        )
+    return [path for _, path in sorted(found)]
 
 
 def _is_repo_path(path: str) -> bool:
