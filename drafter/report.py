@@ -24,6 +24,7 @@ class Finding(_Model):
     severity: Severity
     message: str
     section: str | None = None  # plan section name, for the repair loop
+    anchor: str | None = None  # text to find in the rendered plan to place the finding
     file: Path | None = None
     line: int = 1
     col: int = 1
@@ -60,9 +61,7 @@ class Report(_Model):
         A category with no mandatory rules is never ticked (nothing was verified).
         """
         mandatory = [v for v in self.verdicts if v.rule.category == category and v.rule.mandatory]
-        open_ids = tuple(
-            v.rule.id for v in mandatory if v.value not in ("pass", "not_applicable")
-        )
+        open_ids = tuple(v.rule.id for v in mandatory if v.value not in ("pass", "not_applicable"))
         return bool(mandatory) and not open_ids, open_ids
 
 

@@ -1,0 +1,160 @@
+"""`drafter spec-to-plan` and `drafter schema`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from drafter.cli.app import app, fail
+from drafter.errors import InputError
+
+
+@app.command("spec-to-plan")
+def spec_to_plan(
+    spec: Annotated[
+        Path,
+        typer.Argument(
+            help="The feature spec (SPEC.md, Kiro requirements.md, OpenSpec proposal.md).",
+            show_default=False,
+        ),
+    ],
+    constitution: Annotated[
+        Path | None,
+        typer.Option(
+            "-c",
+            "--constitution",
+            help="Constitution file (default: discovered "
+            "beside the spec, in .specify/memory/ or memory/ up to the repo root).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Where to write (default: PLAN.md beside the spec)."),
+    ] = None,
+    stdout: Annotated[
+        bool, typer.Option("--stdout", help="Print the plan; write no file.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a PLAN.md that was edited by hand.")
+    ] = False,
+    template: Annotated[
+        Path | None,
+        typer.Option("--template", help="Render with your own Jinja2 template (sandboxed)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="provider:name, e.g. openai:gpt-4o-mini "
+            "(default: offline drafting, no model). Env: DRAFTER_MODEL.",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="OpenAI-compatible endpoint (vLLM, "
+            "llama.cpp, LM Studio, Ollama /v1). Env: DRAFTER_BASE_URL.",
+        ),
+    ] = None,
+    max_concurrency: Annotated[
+        int | None,
+        typer.Option("--max-concurrency", min=1, help="Sections drafted at once (default 8)."),
+    ] = None,
+    repair_attempts: Annotated[
+        int | None,
+        typer.Option(
+            "--repair-attempts",
+            min=0,
+            help="Re-asks per section when its output fails validation (default 2).",
+        ),
+    ] = None,
+) -> None:
+    """Draft PLAN.md from a spec and the project constitution.
+
+    Exit codes: 0 ok; 1 the plan violates a MUST rule (findings are printed);
+    2 bad input or usage; 3 provider failure.
+    """
+    from drafter.workflow import DraftRequest
+    from drafter.workflow import spec_to_plan as run
+
+    if stdout and output is not None:
+        raise InputError("give either -o/--output or --stdout, not both")
+    result = run(
+        DraftRequest(
+            spec_path=spec,
+            constitution_path=constitution,
+            output=output,
+            to_stdout=stdout,
+            force=force,
+            template=template,
+            settings_flags={
+                "model": model,
+                "base_url": base_url,
+                "max_concurrency": max_concurrency,
+                "repair_attempts": repair_attempts,
+            },
+        )
+    )
+    for warning in result.warnings:
+        print(f"drafter: warning: {warning}", file=sys.stderr)
+    for finding in result.findings:
+        print(finding.format(), file=sys.stderr)
+    if as_json:
+        print(json.dumps(_summary(result), indent=2, ensure_ascii=False))
+    elif stdout:
+        sys.stdout.write(result.text)
+    elif result.output is not None:
+        errors = sum(1 for f in result.findings if f.severity == "error")
+        print(
+            f"wrote {result.output} ({result.drafter_name}; {errors} error finding(s))",
+            file=sys.stderr,
+        )
+    if result.report.must_failed:
+        raise typer.Exit(1)
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    from drafter.sections import SECTIONS
+
+    return {
+        "output": str(result.output) if result.output else None,
+        "drafter": result.drafter_name,
+        "sections": [s.name for s in SECTIONS],
+        "findings": [
+            {**f.model_dump(mode="json", exclude={"anchor"}), "text": f.format()}
+            for f in result.findings
+        ],
+        "warnings": result.warnings,
+        "must_failed": result.report.must_failed,
+        "verdicts": [
+            {"rule": v.rule.id, "level": v.rule.level, "value": v.value, "evidence": v.evidence}
+            for v in result.report.verdicts
+        ],
+        "usage": result.usage.model_dump() if result.usage is not None else None,
+    }
+
+
+@app.command("schema")
+def schema(
+    section: Annotated[
+        str | None, typer.Argument(help="One section (e.g. goal, steps); default: the whole plan.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the plan model (or of one section)."""
+    from drafter import plan
+    from drafter.sections import BY_NAME
+
+    if section is None:
+        sys.stdout.write(plan.schema_text())
+        return
+    if section not in BY_NAME:
+        raise fail(f"unknown section {section!r}; choose from {', '.join(BY_NAME)}", 2)
+    sys.stdout.write(plan.schema_text(BY_NAME[section].model))

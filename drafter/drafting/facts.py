@@ -1,0 +1,218 @@
+"""What the offline drafter derives once from the inputs: technologies, actors, components.
+
+Everything here is extractive and deterministic: each fact points back at the spec line,
+requirement or constitution rule it came from, so the plan can cite it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from drafter.drafting import DraftInputs
+from drafter.drafting.text import mentions, short, slug, words
+from drafter.spec import Requirement, Spec, UserStory
+
+
+@dataclass(frozen=True)
+class Technology:
+    name: str
+    kind: str
+    aliases: tuple[str, ...]
+    extension: str = ""
+    source_dir: str = "src"
+    test_dir: str = "tests"
+    test_prefix: str = ""
+    test_suffix: str = ""
+    test_command: str = ""
+    file_test_command: str = ""
+    naming: str = "snake"
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A technology and where the inputs name it."""
+
+    tech: Technology
+    source: str  # e.g. "FR-012", "C-II.1", "spec line 5"
+
+
+@dataclass
+class ComponentPlan:
+    """A code component: a user story (or a requirement group) and the requirements it serves."""
+
+    name: str
+    slug: str
+    story: UserStory | None
+    requirements: list[Requirement] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Facts:
+    spec: Spec
+    sightings: tuple[Sighting, ...]
+    language: Technology | None
+    actors: tuple[str, ...]
+    components: tuple[ComponentPlan, ...]
+    test_first: str | None  # the constitution rule ID that asks for tests first
+    feature_slug: str
+    persisted: bool  # the spec describes stored data
+
+
+@cache
+def catalogue() -> tuple[Technology, ...]:
+    path = Path(__file__).resolve().parent.parent / "data" / "technologies.toml"
+    entries = tomllib.loads(path.read_text("utf-8"))["tech"]
+    return tuple(Technology(**{**e, "aliases": tuple(e["aliases"])}) for e in entries)
+
+
+def _alias_found(alias: str, text: str) -> bool:
+    if alias.startswith("."):  # a file extension: look for `name.ext`
+        return re.search(rf"\w{re.escape(alias)}\b", text) is not None
+    if any(c.isupper() for c in alias):
+        return re.search(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", text) is not None
+    return mentions(text, alias)
+
+
+def _sightings(inputs: DraftInputs) -> tuple[Sighting, ...]:
+    spec = inputs.spec
+    sources: list[tuple[str, str]] = [(r.id, r.text) for r in spec.requirements]
+    sources += [(f"spec line {p_line}", text) for p_line, text in _spec_prose(spec)]
+    if inputs.constitution is not None:
+        sources += [(rule.id, rule.text) for rule in inputs.constitution.rules]
+    found: list[Sighting] = []
+    for tech in catalogue():
+        source = next(
+            (
+                where
+                for where, text in sources
+                if any(_alias_found(alias, text) for alias in tech.aliases)
+            ),
+            None,
+        )
+        if source is not None:
+            found.append(Sighting(tech, source))
+    return tuple(found)
+
+
+def _spec_prose(spec: Spec) -> list[tuple[int, str]]:
+    prose = [(1, spec.title), (1, spec.summary)]
+    prose += [(s.line, s.text) for s in spec.stories]
+    prose += [(e.line, f"{e.name} {e.description}") for e in spec.entities]
+    prose += [(1, path) for path in spec.named_paths]
+    return prose
+
+
+def _language(sightings: tuple[Sighting, ...], spec: Spec) -> Technology | None:
+    by_path = [
+        t
+        for t in catalogue()
+        if t.kind == "language" and any(path.endswith(t.extension) for path in spec.named_paths)
+    ]
+    if by_path:
+        return by_path[0]
+    return next((s.tech for s in sightings if s.tech.kind == "language"), None)
+
+
+_ACTOR = re.compile(r"\bAs an? ([^,]+?)(?:,| I want| I need)", re.IGNORECASE)
+_ACTOR_JA = re.compile(r"^(.{1,20}?)として")
+_ACTOR_TAIL = re.compile(r"\s+(?:who|that|with|in|on|using|for|\w+ing)\b")
+
+
+def _actors(spec: Spec) -> tuple[str, ...]:
+    actors: list[str] = []
+    for story in spec.stories:
+        match = _ACTOR.search(story.text) or _ACTOR_JA.search(story.text)
+        if match:
+            actor = _ACTOR_TAIL.split(match.group(1).strip(), maxsplit=1)[0]
+            actor = re.sub(r"^(?:a|an|the)\s+", "", actor, flags=re.IGNORECASE)
+            actor = short(actor[:1].upper() + actor[1:], 40)
+            if actor not in actors:
+                actors.append(actor)
+    return tuple(actors[:4]) or ("User",)
+
+
+def _priority_key(story: UserStory) -> tuple[int, int]:
+    rank = int(story.priority[1:]) if story.priority and story.priority[1:].isdigit() else 9
+    return rank, 0
+
+
+def _components(spec: Spec) -> tuple[ComponentPlan, ...]:
+    """One component per user story; each requirement joins the story it belongs to, or the
+    story whose words it shares most (spec-kit FRs are not tied to stories)."""
+    buildable = [r for r in spec.requirements if r.kind != "success"]
+    stories = sorted(spec.stories, key=_priority_key)  # sorted() is stable: document order kept
+    if not stories:
+        component = ComponentPlan(name=_core_name(spec), slug="core", story=None)
+        component.requirements.extend(buildable)
+        return (component,)
+    plans = {
+        story.id: ComponentPlan(
+            name=short(story.title, 60) or story.id,
+            slug=_unique_slug(story, spec),
+            story=story,
+        )
+        for story in stories
+    }
+    story_words = {story.id: set(words(f"{story.title} {story.text}")) for story in stories}
+    for requirement in buildable:
+        if requirement.story_id in plans:
+            plans[requirement.story_id].requirements.append(requirement)
+            continue
+        requirement_words = set(words(requirement.text))
+        best = max(stories, key=lambda s: len(requirement_words & story_words[s.id]))
+        plans[best.id].requirements.append(requirement)
+    return tuple(plans[story.id] for story in stories)
+
+
+def _core_name(spec: Spec) -> str:
+    return short(spec.title, 60) or "Core"
+
+
+def _unique_slug(story: UserStory, spec: Spec) -> str:
+    base = slug(story.title, 3) or story.id.lower().replace(".", "_")
+    taken = [slug(s.title, 3) for s in spec.stories]
+    return base if taken.count(base) == 1 else f"{base}_{story.id.lower()}"
+
+
+_TEST_FIRST = re.compile(
+    r"test[- ]first|\bTDD\b|tests? (?:MUST|must) be written before|red[- ]green", re.IGNORECASE
+)
+
+
+def _test_first(inputs: DraftInputs) -> str | None:
+    if inputs.constitution is None:
+        return None
+    return next(
+        (rule.id for rule in inputs.constitution.rules if _TEST_FIRST.search(rule.text)), None
+    )
+
+
+_PERSISTENCE = re.compile(
+    r"\b(?:database|SQL|schema migration|persist(?:s|ed|ent)? (?:in|to) (?:the )?"
+    r"(?:database|db|store)|PostgreSQL|Postgres|SQLite|MySQL)\b",
+    re.IGNORECASE,
+)
+
+
+def derive(inputs: DraftInputs) -> Facts:
+    spec = inputs.spec
+    sightings = _sightings(inputs)
+    return Facts(
+        spec=spec,
+        sightings=sightings,
+        language=_language(sightings, spec),
+        actors=_actors(spec),
+        components=_components(spec),
+        test_first=_test_first(inputs),
+        feature_slug=_feature_slug(spec),
+        persisted=any(_PERSISTENCE.search(r.text) for r in spec.requirements)
+        and bool(spec.entities),
+    )
+
+
+def _feature_slug(spec: Spec) -> str:
+    return slug(spec.title, 3) or spec.path.parent.name.replace("-", "_") or "feature"

@@ -1,0 +1,1126 @@
+"""The offline drafter: deterministic, extractive, no model and no network.
+
+It builds every section from what the spec and constitution say. What it cannot know (the
+repository's real layout, effort, the choice between options the spec leaves open) becomes a
+review item, so a person sees exactly what to confirm. Same inputs, same bytes out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from pydantic import BaseModel
+
+from drafter import plan as p
+from drafter.drafting import DraftInputs
+from drafter.drafting.facts import ComponentPlan, Facts, Technology, derive
+from drafter.drafting.text import after_modal, camel, clean, first_sentences, mentions, short, words
+from drafter.sections import Section
+from drafter.spec import Requirement
+
+NAME = "offline"
+OFFLINE_NOTICE = (
+    "drafted offline (deterministic, no model): set --model provider:name "
+    "(e.g. openai:gpt-4o-mini) or DRAFTER_MODEL to draft with an LLM"
+)
+
+_SECURITY_TERMS = (
+    "auth",
+    "authenticate",
+    "authentication",
+    "authorization",
+    "credential",
+    "credentials",
+    "token",
+    "secret",
+    "password",
+    "encrypt",
+    "encrypted",
+    "encryption",
+    "permission",
+    "SSRF",
+    "injection",
+    "privacy",
+    "private",
+    "PII",
+    "HTTPS",
+    "redact",
+    "sanitize",
+    "plaintext",
+    "API key",
+    "private key",
+    "secret key",
+)
+_FAILURE_WORDS = re.compile(
+    r"\b(?:reject|rejects|rejected|invalid|error|errors|fail|fails|failure|refuse|missing|"
+    r"unavailable|timeout|conflict|exceed|exceeds)\b",
+    re.IGNORECASE,
+)
+_UI_WORDS = re.compile(
+    r"\b(?:display|click|button|page|screen|dashboard|UI|user interface|form|icon|highlight\w*|"
+    r"visual|view|navigate)\b",
+    re.IGNORECASE,
+)
+_NUMBER_UNIT = re.compile(
+    r"(?:<|≤|<=|>|≥|>=|under|within|at least|at most|less than|fewer than|up to)?\s*"
+    r"\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s\b|seconds?|minutes?|hours?|%|MB|GB|KB|"
+    r"requests?|users?|files?|lines?|jobs?|times?)",
+    re.IGNORECASE,
+)
+_ENDPOINT = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+`?(/[\w/{}:.\-]*)")
+_TEST_PATH = re.compile(r"(?:^|/)(?:tests?|__tests__|__vitest__|spec)(?:/|$)|[._-]test\.|_test\.")
+_QUESTION_WORDS = frozenset(
+    [
+        "what",
+        "happens",
+        "how",
+        "does",
+        "handle",
+        "handled",
+        "handles",
+        "occurs",
+        "occur",
+        "there",
+        "happen",
+    ]
+)
+_REVIEW_PATHS = (
+    "Confirm the proposed file paths against the repository layout "
+    "(offline drafting cannot read the repository)."
+)
+
+
+class OfflineDrafter:
+    """Drafts each section from the spec's own content."""
+
+    name = NAME
+
+    def __init__(self) -> None:
+        self._facts: dict[int, Facts] = {}
+
+    def facts(self, inputs: DraftInputs) -> Facts:
+        key = id(inputs)
+        if key not in self._facts:
+            self._facts[key] = derive(inputs)
+        return self._facts[key]
+
+    async def draft_section(
+        self,
+        section: Section,
+        inputs: DraftInputs,
+        upstream: Mapping[str, BaseModel],
+        feedback: Sequence[str],
+    ) -> BaseModel:
+        builder = _BUILDERS[section.name]
+        return builder(self.facts(inputs), inputs, upstream)
+
+
+# --- naming ------------------------------------------------------------------------------------
+
+
+def _style(name_words: str, language: Technology | None, fallback: str) -> str:
+    parts = words(name_words)[:4]
+    if not parts:
+        return fallback
+    naming = language.naming if language else "snake"
+    if naming == "camel":
+        return parts[0] + "".join(w.capitalize() for w in parts[1:])
+    if naming == "kebab":
+        return "-".join(parts)
+    return "_".join(parts)
+
+
+def _file_stem(component: ComponentPlan, language: Technology | None) -> str:
+    if language and language.naming == "kebab":
+        return component.slug.replace("_", "-")
+    if language and language.naming == "camel" and language.extension != ".go":
+        return camel(component.name) or component.slug
+    return component.slug
+
+
+def _ext(facts: Facts) -> str:
+    return facts.language.extension if facts.language else ".py"
+
+
+def _source_path(facts: Facts, component: ComponentPlan) -> str:
+    source_dir = facts.language.source_dir if facts.language else "src"
+    feature = facts.feature_slug.replace("_", "-") if _kebab(facts) else facts.feature_slug
+    return f"{source_dir}/{feature}/{_file_stem(component, facts.language)}{_ext(facts)}"
+
+
+def _kebab(facts: Facts) -> bool:
+    return facts.language is not None and facts.language.naming == "kebab"
+
+
+def _test_path(facts: Facts, level: str, stem: str) -> str:
+    language = facts.language
+    test_dir = language.test_dir if language else "tests"
+    prefix = language.test_prefix if language else "test_"
+    suffix = language.test_suffix if language else ""
+    return f"{test_dir}/{level}/{prefix}{stem}{suffix}{_ext(facts)}"
+
+
+def _ids(*groups: Sequence[str]) -> list[str]:
+    seen: list[str] = []
+    for group in groups:
+        seen.extend(i for i in group if i not in seen)
+    return seen
+
+
+def _named_source_paths(facts: Facts) -> list[str]:
+    return [path for path in facts.spec.named_paths if not _TEST_PATH.search(path)]
+
+
+def _named_test_paths(facts: Facts) -> list[str]:
+    return [path for path in facts.spec.named_paths if _TEST_PATH.search(path)]
+
+
+def _mentions_path(requirement: Requirement, path: str) -> bool:
+    stem = path.rsplit("/", 1)[-1].split(".")[0]
+    return mentions(requirement.text, stem)
+
+
+# --- Goal --------------------------------------------------------------------------------------
+
+
+def goal(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) -> p.GoalSection:
+    spec = facts.spec
+    buildable = [r for r in spec.requirements if r.kind != "success"]
+    criteria = [r for r in spec.requirements if r.kind == "success"]
+    parts = [first_sentences(spec.summary) if spec.summary else f"Implement {spec.title}."]
+    firsts = [s for s in spec.stories if s.priority == "P1"] or list(spec.stories[:1])
+    if firsts:
+        titles = "; ".join(short(s.title, 60) for s in firsts[:3])
+        parts.append(f"First deliverable ({', '.join(s.id for s in firsts[:3])}): {titles}.")
+    proof = f"It implements {len(buildable)} requirements"
+    if criteria:
+        proof += f" and is proven by checks for {len(criteria)} success criteria"
+    parts.append(proof + ", each traced to steps and tests below.")
+    return p.GoalSection(
+        feature_name=short(spec.title, 80),
+        summary=f"Technical implementation plan for {short(spec.title, 80)}",
+        goal=" ".join(parts),
+        reviews=[
+            p.ReviewItem(
+                text="State what exists in the repository today and what this change replaces "
+                "(offline drafting cannot read the repository)."
+            )
+        ],
+    )
+
+
+# --- Architecture ------------------------------------------------------------------------------
+
+
+def architecture(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.ArchitectureSection:
+    nodes: list[p.DiagramNode] = []
+    edges: list[p.DiagramEdge] = []
+    for index, actor in enumerate(facts.actors, 1):
+        nodes.append(p.DiagramNode(id=f"actor{index}", label=actor, kind="actor"))
+    for index, component in enumerate(facts.components, 1):
+        nodes.append(p.DiagramNode(id=f"comp{index}", label=component.name, kind="component"))
+        edges.append(p.DiagramEdge(source="actor1", target=f"comp{index}", label=None))
+    externals = [s for s in facts.sightings if s.tech.kind in ("service", "datastore")]
+    for index, sighting in enumerate(externals, 1):
+        kind = "datastore" if sighting.tech.kind == "datastore" else "external"
+        node_id = f"ext{index}"
+        nodes.append(p.DiagramNode(id=node_id, label=sighting.tech.name, kind=kind))
+        users = [
+            f"comp{i}"
+            for i, component in enumerate(facts.components, 1)
+            if any(
+                any(mentions(r.text, a) for a in sighting.tech.aliases)
+                for r in component.requirements
+            )
+        ] or ["comp1"]
+        edges.extend(p.DiagramEdge(source=user, target=node_id, label=None) for user in users)
+    if facts.persisted and not any(s.tech.kind == "datastore" for s in externals):
+        nodes.append(p.DiagramNode(id="store", label="Data Store", kind="datastore"))
+        edges.append(p.DiagramEdge(source="comp1", target="store", label="persists"))
+
+    stack = [
+        p.StackRow(
+            component=_stack_role(s.tech),
+            technology=s.tech.name,
+            justification=f"named in {s.source}",
+        )
+        for s in facts.sightings
+    ]
+    reviews = []
+    if facts.language is None:
+        stack.insert(
+            0,
+            p.StackRow(
+                component="Implementation language",
+                technology="Python (assumed)",
+                justification="the spec and constitution name no language; confirm",
+            ),
+        )
+        reviews.append(p.ReviewItem(text="Confirm the implementation language and stack."))
+    patterns = _patterns(facts)
+    return p.ArchitectureSection(
+        nodes=nodes, edges=edges, stack=stack, patterns=patterns, reviews=reviews
+    )
+
+
+def _stack_role(tech: Technology) -> str:
+    return {
+        "language": "Implementation language",
+        "framework": "Framework",
+        "library": "Library",
+        "service": "External service",
+        "datastore": "Data store",
+        "test": "Test framework",
+        "platform": "Platform",
+    }[tech.kind]
+
+
+_PATTERN_CUES: tuple[tuple[str, str, str], ...] = (
+    ("adapter", "Adapter", "wrap each external system behind one interface"),
+    ("idempot", "Idempotent operations", "repeat-safe steps so retries cannot duplicate work"),
+    ("retry", "Retry with backoff", "recover from transient failures the spec names"),
+    ("chain", "Pipeline / chain of tasks", "discrete stages that run in order"),
+    ("queue", "Work queue", "decouple producers from workers"),
+    ("cache", "Cache-aside", "serve repeated reads without recomputation"),
+    ("plugin", "Plugin registry", "extend behaviour without changing the core"),
+    ("mode", "Mode / strategy", "behaviour selected per file type or configuration"),
+    ("event", "Event-driven updates", "react to state changes as they happen"),
+    ("polling", "Bounded polling", "wait for a remote state with a limit"),
+)
+
+
+def _patterns(facts: Facts) -> list[p.DesignPattern]:
+    patterns: list[p.DesignPattern] = []
+    for cue, name, why in _PATTERN_CUES:
+        cited = [r.id for r in facts.spec.requirements if cue in r.text.lower()]
+        if cited:
+            patterns.append(p.DesignPattern(name=name, usage=f"{why} ({', '.join(cited[:4])})"))
+    return patterns
+
+
+# --- Proposed changes --------------------------------------------------------------------------
+
+
+def components(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.ComponentsSection:
+    named = _named_source_paths(facts)
+    result: list[p.Component] = []
+    unplaced_named = list(named)
+    for component in facts.components:
+        symbols = [_symbol(r, facts) for r in component.requirements]
+        requirement_ids = [r.id for r in component.requirements]
+        modified: list[p.ModifiedFile] = []
+        for path in named:
+            related = [r for r in component.requirements if _mentions_path(r, path)]
+            if related and path in unplaced_named:
+                unplaced_named.remove(path)
+                modified.append(_modified_file(path, related))
+        new_files = []
+        if not (modified and not facts.spec.stories):
+            new_files.append(
+                p.NewFile(
+                    path=_source_path(facts, component),
+                    purpose=_component_purpose(component),
+                    symbols=symbols,
+                    requirement_ids=requirement_ids,
+                    proposed=True,
+                )
+            )
+        result.append(
+            p.Component(
+                name=component.name,
+                purpose=_component_purpose(component),
+                new_files=new_files,
+                modified_files=modified,
+            )
+        )
+    if unplaced_named and result:  # files the spec names but no requirement mentions
+        first = facts.components[0]
+        result[0].modified_files.extend(
+            _modified_file(path, first.requirements) for path in unplaced_named
+        )
+    if facts.spec.entities:
+        result.append(_data_model_component(facts))
+    reviews = (
+        [p.ReviewItem(text=_REVIEW_PATHS)]
+        if any(f.proposed for c in result for f in c.new_files)
+        else []
+    )
+    return p.ComponentsSection(components=result, reviews=reviews)
+
+
+def _component_purpose(component: ComponentPlan) -> str:
+    if component.story is not None:
+        return short(component.story.text, 200) or component.name
+    return f"Implements {', '.join(r.id for r in component.requirements[:6])}" + (
+        "…" if len(component.requirements) > 6 else ""
+    )
+
+
+def _modified_file(path: str, requirements: Sequence[Requirement]) -> p.ModifiedFile:
+    return p.ModifiedFile(
+        path=path,
+        changes=[
+            p.FileChange(description=short(after_modal(r.text), 120), requirement_ids=[r.id])
+            for r in requirements
+        ],
+        proposed=False,
+    )
+
+
+def _symbol(requirement: Requirement, facts: Facts) -> p.CodeSymbol:
+    fallback = "handle_" + re.sub(r"\W", "_", requirement.id.lower())
+    name = _style(after_modal(requirement.text), facts.language, fallback)
+    return p.CodeSymbol(
+        name=f"{name}()", kind="function", description=f"{short(requirement.text, 110)}"
+    )
+
+
+def _data_model_component(facts: Facts) -> p.Component:
+    symbols = []
+    related: list[str] = []
+    for entity in facts.spec.entities:
+        type_name = camel(entity.name) or re.sub(r"\W", "", entity.name) or "Entity"
+        symbols.append(
+            p.CodeSymbol(name=type_name, kind="class", description=short(entity.description, 110))
+        )
+        related += [
+            r.id
+            for r in facts.spec.requirements
+            if r.kind != "success" and mentions(r.text, entity.name) and r.id not in related
+        ]
+    stem = "models" if not _kebab(facts) else "model"
+    source_dir = facts.language.source_dir if facts.language else "src"
+    feature = facts.feature_slug.replace("_", "-") if _kebab(facts) else facts.feature_slug
+    return p.Component(
+        name="Data model",
+        purpose="Types for the key entities the spec names",
+        new_files=[
+            p.NewFile(
+                path=f"{source_dir}/{feature}/{stem}{_ext(facts)}",
+                purpose="Key entities as types",
+                symbols=symbols,
+                requirement_ids=related,
+                proposed=True,
+            )
+        ],
+        modified_files=[],
+    )
+
+
+def database(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.DatabaseSection:
+    if not facts.persisted:
+        reason = (
+            "the spec describes no stored data, so there is no schema change"
+            if not facts.spec.entities
+            else "the spec's entities are not described as stored in a database"
+        )
+        return p.DatabaseSection(database=None, not_applicable_reason=reason, reviews=[])
+    tables = []
+    migrations = []
+    for index, entity in enumerate(facts.spec.entities, 1):
+        table = re.sub(r"\W+", "_", "_".join(words(entity.name)) or f"entity_{index}")
+        columns = [p.Column(name="id", type="BIGINT", constraints="PRIMARY KEY")]
+        columns += [
+            p.Column(name=attribute, type="TEXT", constraints=None)
+            for attribute in _attributes(entity.description)
+        ]
+        columns.append(
+            p.Column(
+                name="created_at",
+                type="TIMESTAMP",
+                constraints="NOT NULL DEFAULT CURRENT_TIMESTAMP",
+            )
+        )
+        related = [r.id for r in facts.spec.requirements if mentions(r.text, entity.name)]
+        tables.append(p.Table(name=table, columns=columns, requirement_ids=related))
+        migrations.append(
+            p.Migration(
+                name=f"{index:03d}_create_{table}",
+                up=f"CREATE TABLE {table} (\n  "
+                + ",\n  ".join(
+                    f"{c.name} {c.type}{' ' + c.constraints if c.constraints else ''}"
+                    for c in columns
+                )
+                + "\n);",
+                down=f"DROP TABLE {table};",
+            )
+        )
+    return p.DatabaseSection(
+        database=p.Database(tables=tables, migrations=migrations),
+        not_applicable_reason=None,
+        reviews=[
+            p.ReviewItem(
+                text="Confirm column types, indexes and the migration tool: offline drafting "
+                "derives columns from the entity descriptions and types them TEXT."
+            )
+        ],
+    )
+
+
+def _attributes(description: str) -> list[str]:
+    match = re.search(r"\b(?:contains|includes|has|with)\b(.*)", description, re.IGNORECASE)
+    if not match:
+        return []
+    names = []
+    for part in re.split(r",|\band\b", match.group(1)):
+        name = "_".join(words(part)[:2])
+        if name and name not in names and name not in ("id", "created_at"):
+            names.append(name)
+    return names[:6]
+
+
+def api(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) -> p.ApiSection:
+    endpoints: dict[tuple[str, str], list[str]] = {}
+    sources = [(r.id, r.text) for r in facts.spec.requirements]
+    sources += [(s.id, s.text) for s in facts.spec.scenarios]
+    for source_id, text in sources:
+        for method, path in _ENDPOINT.findall(text):
+            endpoints.setdefault((method.upper(), path.rstrip(".,")), []).append(source_id)
+    if not endpoints:
+        return p.ApiSection(
+            endpoints=[],
+            not_applicable_reason="the spec names no HTTP endpoint; the feature is reached "
+            "through the components above",
+            reviews=[],
+        )
+    result = []
+    for (method, path), ids in sorted(endpoints.items(), key=lambda item: item[0][1]):
+        handler = _style(
+            path.replace("/", " ").replace("{", " ").replace("}", " "), facts.language, "handle"
+        )
+        result.append(
+            p.Endpoint(
+                method=method,
+                path=path,
+                controller=f"{method.lower()}_{handler}" if handler else None,
+                service=None,
+                validation="validate the request body and parameters against the spec's rules",
+                requirement_ids=_ids(ids),
+            )
+        )
+    return p.ApiSection(
+        endpoints=result,
+        not_applicable_reason=None,
+        reviews=[p.ReviewItem(text="Name the service functions behind each endpoint.")],
+    )
+
+
+def testing(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.TestingSection:
+    spec = facts.spec
+    unit_cases: dict[str, list[p.TestCase]] = {}
+    e2e: list[p.TestCase] = []
+    for component in facts.components:
+        stem = _file_stem(component, facts.language)
+        cases = unit_cases.setdefault(stem, [])
+        for requirement in component.requirements:
+            case = p.TestCase(description=_case_text(requirement), requirement_ids=[requirement.id])
+            if _UI_WORDS.search(requirement.text):
+                e2e.append(case)
+            else:
+                cases.append(case)
+    integration = [
+        p.TestCase(
+            description=_scenario_text(s.given, s.when, s.then, s.text), requirement_ids=[s.id]
+        )
+        for s in spec.scenarios
+    ]
+    integration += [
+        p.TestCase(description=f"Edge case: {short(e.text, 140)}", requirement_ids=[e.id])
+        for e in spec.edge_cases
+    ]
+    endpoints = upstream.get("api")
+    if isinstance(endpoints, p.ApiSection):
+        integration += [
+            p.TestCase(
+                description=f"{e.method} {e.path} answers as specified and rejects bad input",
+                requirement_ids=e.requirement_ids,
+            )
+            for e in endpoints.endpoints
+        ]
+    e2e += [
+        p.TestCase(description=f"Check {r.id}: {short(r.text, 140)}", requirement_ids=[r.id])
+        for r in spec.requirements
+        if r.kind == "success"
+    ]
+    suites = [
+        p.TestSuite(level="unit", file=_test_path(facts, "unit", stem), cases=cases)
+        for stem, cases in unit_cases.items()
+        if cases
+    ]
+    feature = facts.feature_slug.replace("_", "-") if _kebab(facts) else facts.feature_slug
+    for named in _named_test_paths(facts):
+        suites.append(p.TestSuite(level="unit", file=named, cases=[]))
+    if integration:
+        suites.append(
+            p.TestSuite(
+                level="integration",
+                file=_test_path(facts, "integration", feature),
+                cases=integration,
+            )
+        )
+    if e2e:
+        suites.append(p.TestSuite(level="e2e", file=_test_path(facts, "e2e", feature), cases=e2e))
+    suites = [s for s in suites if s.cases]
+    reviews = []
+    if not any(s.tech.kind == "test" for s in facts.sightings):
+        reviews.append(
+            p.ReviewItem(
+                text="Confirm the test framework: neither spec nor constitution names one."
+            )
+        )
+    return p.TestingSection(suites=suites, reviews=reviews)
+
+
+def _case_text(requirement: Requirement) -> str:
+    if requirement.ears == "if":
+        return f"Rejects / recovers as specified: {short(requirement.text, 150)}"
+    return f"Verify: {short(requirement.text, 150)}"
+
+
+def _scenario_text(given: str | None, when: str | None, then: str | None, text: str) -> str:
+    if given or when or then:
+        parts = [
+            f"{label} {short(value, 70)}"
+            for label, value in (("Given", given), ("when", when), ("then", then))
+            if value
+        ]
+        return ", ".join(parts)
+    return short(text, 160)
+
+
+# --- Implementation steps ----------------------------------------------------------------------
+
+_DAYS_PER_REQUIREMENT = 0.5
+_DAYS_PER_TEST_STEP = 0.25
+
+
+def steps(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) -> p.StepsSection:
+    spec = facts.spec
+    phases: list[p.Phase] = []
+    setup = [
+        p.Step(
+            description="Create the module layout listed under Proposed Changes", requirement_ids=[]
+        )
+    ]
+    db = upstream.get("database")
+    if isinstance(db, p.DatabaseSection) and db.database is not None:
+        setup.append(
+            p.Step(
+                description="Write the schema migrations (up and down) and run them locally",
+                requirement_ids=_ids(*(t.requirement_ids for t in db.database.tables)),
+            )
+        )
+    if spec.entities:
+        setup.append(
+            p.Step(description="Define the key entity types (Data model)", requirement_ids=[])
+        )
+    phases.append(_phase("Setup & Foundation", setup, extra_days=0.5))
+
+    for label, group in _priority_groups(facts):
+        phase_steps: list[p.Step] = []
+        for component in group:
+            if not component.requirements:
+                continue
+            story_tests = _story_test_ids(facts, component)
+            test_step = p.Step(
+                description=f"Write the tests for {component.name}"
+                + (" first, and see them fail" if facts.test_first else ""),
+                requirement_ids=_ids([r.id for r in component.requirements], story_tests),
+            )
+            if facts.test_first:
+                phase_steps.append(test_step)
+            phase_steps += [
+                p.Step(description=f"Implement: {short(r.text, 120)}", requirement_ids=[r.id])
+                for r in component.requirements
+            ]
+            if not facts.test_first:
+                phase_steps.append(test_step)
+        if phase_steps:
+            phases.append(_phase(label, phase_steps))
+
+    testing_section = upstream.get("testing")
+    verification = [
+        p.Step(
+            description=f"Handle and test edge case {e.id}: {short(e.text, 90)}",
+            requirement_ids=[e.id],
+        )
+        for e in spec.edge_cases
+    ]
+    verification += [
+        p.Step(description=f"Measure {r.id}: {short(r.text, 110)}", requirement_ids=[r.id])
+        for r in spec.requirements
+        if r.kind == "success"
+    ]
+    if isinstance(testing_section, p.TestingSection) and testing_section.suites:
+        verification.append(
+            p.Step(
+                description="Run every suite listed under Testing and fix failures",
+                requirement_ids=[],
+            )
+        )
+    if verification:
+        phases.append(_phase("Testing & Verification", verification))
+    phases.append(
+        _phase(
+            "Documentation & Release",
+            [
+                p.Step(description="Document the feature for its users", requirement_ids=[]),
+                p.Step(
+                    description="Release following the Rollback Plan's safeguards",
+                    requirement_ids=[],
+                ),
+            ],
+            extra_days=0,
+        )
+    )
+    return p.StepsSection(
+        phases=phases,
+        reviews=[
+            p.ReviewItem(
+                text="Replace the size-heuristic estimates with the team's own "
+                f"({_DAYS_PER_REQUIREMENT} day per requirement, {_DAYS_PER_TEST_STEP} day per "
+                "test or check step)."
+            )
+        ],
+    )
+
+
+def _story_test_ids(facts: Facts, component: ComponentPlan) -> list[str]:
+    if component.story is None:
+        return []
+    return [s.id for s in facts.spec.scenarios if s.story_id == component.story.id]
+
+
+def _priority_groups(facts: Facts) -> list[tuple[str, list[ComponentPlan]]]:
+    groups: dict[str, list[ComponentPlan]] = {}
+    for component in facts.components:
+        priority = component.story.priority if component.story else None
+        groups.setdefault(priority or "", []).append(component)
+    labelled = []
+    for priority, members in groups.items():
+        if priority:
+            label = f"Core Implementation ({priority})"
+        elif facts.spec.stories:
+            label = "Core Implementation (unranked: the spec sets no priorities)"
+        else:
+            label = "Core Implementation"
+        labelled.append((label, members))
+    return labelled
+
+
+def _phase(name: str, phase_steps: list[p.Step], extra_days: float = 0.0) -> p.Phase:
+    days = extra_days
+    for step in phase_steps:
+        is_test = step.description.startswith(("Write the tests", "Handle and test", "Measure"))
+        days += (
+            _DAYS_PER_TEST_STEP
+            if is_test
+            else _DAYS_PER_REQUIREMENT
+            if step.requirement_ids
+            else 0.25
+        )
+    days = max(0.5, round(days * 2) / 2)
+    unit = "day" if days == 1 else "days"
+    return p.Phase(
+        name=name, steps=phase_steps, estimate=f"{days:g} {unit} (size heuristic; review)"
+    )
+
+
+# --- Dependencies, data flow -------------------------------------------------------------------
+
+
+def dependencies(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.DependenciesSection:
+    external = [
+        p.ExternalDependency(name=s.tech.name, version=None, justification=f"named in {s.source}")
+        for s in facts.sightings
+        if s.tech.kind in ("library", "framework", "test")
+    ]
+    internal = []
+    for requirement in facts.spec.requirements:
+        match = re.search(r"\b(?:existing|reuse|current)\s+([^,.;]{3,60})", requirement.text)
+        if match:
+            internal.append(
+                p.InternalDependency(
+                    module=short(match.group(1), 50),
+                    reason=f"{requirement.id} ({short(after_modal(requirement.text), 80)})",
+                )
+            )
+    reviews = []
+    if external:
+        reviews.append(p.ReviewItem(text="Pin versions for the external dependencies."))
+    return p.DependenciesSection(
+        external=external,
+        internal=internal,
+        prerequisites=[short(a, 160) for a in facts.spec.assumptions],
+        reviews=reviews,
+    )
+
+
+def data_flow(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.DataFlowSection:
+    spec = facts.spec
+    first = facts.components[0]
+    participants = [
+        p.Participant(id="actor", label=facts.actors[0]),
+        p.Participant(id="comp", label=first.name),
+    ]
+    messages: list[p.Message] = []
+    story_id = first.story.id if first.story else None
+    scenarios = [s for s in spec.scenarios if s.story_id == story_id] or list(spec.scenarios)
+    for scenario in scenarios[:3]:
+        request = scenario.when or scenario.text
+        messages.append(
+            p.Message(source="actor", target="comp", text=short(request, 80), reply=False)
+        )
+        if scenario.then:
+            messages.append(
+                p.Message(source="comp", target="actor", text=short(scenario.then, 80), reply=True)
+            )
+    if not messages:
+        for requirement in first.requirements[:3]:
+            messages.append(
+                p.Message(
+                    source="actor",
+                    target="comp",
+                    text=short(after_modal(requirement.text), 80),
+                    reply=False,
+                )
+            )
+    store = next((s for s in facts.sightings if s.tech.kind in ("datastore", "service")), None)
+    if store is not None and messages:
+        participants.append(p.Participant(id="ext", label=store.tech.name))
+        messages.insert(1, p.Message(source="comp", target="ext", text="read / write", reply=False))
+        messages.insert(2, p.Message(source="ext", target="comp", text="result", reply=True))
+    return p.DataFlowSection(participants=participants, messages=messages, reviews=[])
+
+
+# --- Errors, security, performance, rollback -----------------------------------------------------
+
+
+def error_handling(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.ErrorHandlingSection:
+    rows: list[p.ErrorType] = []
+    codes: set[str] = set()
+
+    def add(
+        code_words: str, fallback: str, description: str, handling: str, ids: list[str]
+    ) -> None:
+        significant = [w for w in words(code_words) if w not in _QUESTION_WORDS][:3]
+        code = "E_" + ("_".join(significant).upper() or fallback)
+        while code in codes:
+            code += "_2"
+        codes.add(code)
+        rows.append(
+            p.ErrorType(code=code, description=description, handling=handling, requirement_ids=ids)
+        )
+
+    for requirement in facts.spec.requirements:
+        if requirement.ears == "if" or (
+            requirement.kind != "success" and _FAILURE_WORDS.search(requirement.text)
+        ):
+            fallback = re.sub(r"\W", "_", requirement.id).upper()
+            handling = _then_part(requirement.text) or "Handle as the requirement states"
+            add(
+                after_modal(requirement.text),
+                fallback,
+                short(requirement.text, 120),
+                short(handling, 120),
+                [requirement.id],
+            )
+    for edge in facts.spec.edge_cases:
+        answer = re.search(r"\(([^)]{3,})\)\s*$", edge.text)
+        question = re.sub(r"\s*\([^)]*\)\s*$", "", edge.text)
+        handling = answer.group(1) if answer else "Decide the behaviour (the spec leaves it open)"
+        add(question, edge.id, short(question, 120), short(handling, 120), [edge.id])
+    logging = [
+        p.LogLevel(level="Debug", events="inputs and decisions of each step, without secrets"),
+        p.LogLevel(level="Info", events="each completed user-visible operation"),
+        p.LogLevel(level="Warn", events="recoverable errors from the table above"),
+        p.LogLevel(level="Error", events="unrecoverable errors, with context to reproduce"),
+    ]
+    return p.ErrorHandlingSection(errors=rows, logging=logging, reviews=[])
+
+
+def _then_part(text: str) -> str | None:
+    match = re.search(r"\bTHEN\b(.*)", text)
+    return clean(match.group(1)) if match else None
+
+
+def security(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.SecuritySection:
+    items = [
+        p.SecurityItem(text=f"Implement and test: {short(r.text, 140)}", requirement_ids=[r.id])
+        for r in facts.spec.requirements
+        if r.kind != "success" and any(mentions(r.text, term) for term in _SECURITY_TERMS)
+    ]
+    if inputs.constitution is not None:
+        items += [
+            p.SecurityItem(
+                text=f"Comply with {rule.id}: {short(rule.text, 140)}", requirement_ids=[]
+            )
+            for rule in inputs.constitution.rules
+            if rule.category == "security"
+        ]
+    api_section = upstream.get("api")
+    if isinstance(api_section, p.ApiSection) and api_section.endpoints:
+        items.append(
+            p.SecurityItem(
+                text="Validate input on every endpoint listed under API Layer",
+                requirement_ids=_ids(*(e.requirement_ids for e in api_section.endpoints)),
+            )
+        )
+    items.append(
+        p.SecurityItem(
+            text="Keep credentials out of code, logs, error messages and this plan",
+            requirement_ids=[],
+        )
+    )
+    return p.SecuritySection(items=items, reviews=[])
+
+
+def performance(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.PerformanceSection:
+    targets = []
+    for requirement in facts.spec.requirements:
+        if requirement.kind not in ("success", "non_functional"):
+            continue
+        match = _NUMBER_UNIT.search(requirement.text)
+        if match:
+            targets.append(
+                p.PerformanceTarget(
+                    metric=short(requirement.text, 100),
+                    target=clean(match.group(0)),
+                    requirement_ids=[requirement.id],
+                )
+            )
+    techniques = []
+    for cue, technique in (
+        ("incremental", "Incremental processing where the spec allows it"),
+        ("cache", "Cache repeated reads"),
+        ("pagination", "Paginate large result sets"),
+        ("index", "Index the fields the feature queries"),
+        ("concurren", "Bound concurrency explicitly"),
+        ("large", "Measure with the largest input the spec mentions"),
+    ):
+        cited = [r.id for r in facts.spec.requirements if cue in r.text.lower()] + [
+            e.id for e in facts.spec.edge_cases if cue in e.text.lower()
+        ]
+        if cited:
+            techniques.append(f"{technique} ({', '.join(cited[:4])})")
+    return p.PerformanceSection(targets=targets, techniques=techniques, reviews=[])
+
+
+def rollback(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.RollbackSection:
+    result: list[p.RollbackStep] = []
+    flags = [
+        r
+        for r in facts.spec.requirements
+        if re.search(r"feature flag|enable/disable|disable|kill switch|toggle", r.text, re.I)
+    ]
+    if flags:
+        result.append(
+            p.RollbackStep(
+                title="Disable the feature by configuration",
+                detail=f"Turn it off as {', '.join(r.id for r in flags[:3])} allows; "
+                "no deploy needed",
+                command=None,
+            )
+        )
+    db = upstream.get("database")
+    if isinstance(db, p.DatabaseSection) and db.database is not None:
+        result.append(
+            p.RollbackStep(
+                title="Revert database migrations",
+                detail="Apply the down migrations under Database Schema, newest first",
+                command=None,
+            )
+        )
+    else:
+        result.append(
+            p.RollbackStep(
+                title="No data to migrate back",
+                detail="The plan changes no schema, so reverting the code is enough",
+                command=None,
+            )
+        )
+    result.append(
+        p.RollbackStep(
+            title="Revert code",
+            detail="Revert the merge commit of this feature and redeploy",
+            command='git revert -m 1 "$FEATURE_MERGE_COMMIT"',
+        )
+    )
+    result.append(
+        p.RollbackStep(
+            title="Notify stakeholders",
+            detail="Tell the spec's owners what was rolled back and why",
+            command=None,
+        )
+    )
+    return p.RollbackSection(steps=result, reviews=[])
+
+
+# --- Verification, open issues -----------------------------------------------------------
+
+
+def verification(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.VerificationSection:
+    spec = facts.spec
+    command = facts.language.test_command if facts.language else "python -m pytest"
+    commands = [p.VerificationCommand(comment="Run all tests", command=command)]
+    testing_section = upstream.get("testing")
+    per_file = facts.language.file_test_command if facts.language else "python -m pytest {file}"
+    if isinstance(testing_section, p.TestingSection) and per_file:
+        for suite in testing_section.suites:
+            directory = suite.file.rsplit("/", 1)[0]
+            commands.append(
+                p.VerificationCommand(
+                    comment=f"{suite.level.capitalize()} tests",
+                    command=per_file.format(file=suite.file, dir=directory),
+                )
+            )
+    criteria = [
+        p.Check(text="All tests listed under Testing pass", requirement_ids=[]),
+        p.Check(
+            text="Every requirement has at least one passing test (Requirement Coverage below)",
+            requirement_ids=[],
+        ),
+    ]
+    criteria += [
+        p.Check(
+            text=f"{r.id} holds: {short(r.text, 140)} — {_check_kind(r)}", requirement_ids=[r.id]
+        )
+        for r in spec.requirements
+        if r.kind == "success"
+    ]
+    manual = []
+    firsts = [s for s in spec.stories if s.priority in ("P1", None)][:4]
+    if firsts:
+        manual.append(
+            p.ManualGroup(
+                title="Functional Testing",
+                checks=[
+                    p.Check(
+                        text=f"Walk through {s.id}: {short(s.title, 80)}", requirement_ids=[s.id]
+                    )
+                    for s in firsts
+                ],
+            )
+        )
+    if spec.edge_cases:
+        manual.append(
+            p.ManualGroup(
+                title="Edge Cases",
+                checks=[
+                    p.Check(text=short(e.text, 100), requirement_ids=[e.id])
+                    for e in spec.edge_cases[:6]
+                ],
+            )
+        )
+    security_section = upstream.get("security")
+    if isinstance(security_section, p.SecuritySection):
+        secured = [i for i in security_section.items if i.requirement_ids][:4]
+        if secured:
+            manual.append(
+                p.ManualGroup(
+                    title="Security Testing",
+                    checks=[
+                        p.Check(
+                            text=f"Try to break: {short(i.text, 100)}",
+                            requirement_ids=i.requirement_ids,
+                        )
+                        for i in secured
+                    ],
+                )
+            )
+    deployment = [
+        "Run the full test suite on the main branch",
+        "Release through the project's usual process",
+        "Watch the logs for the errors listed under Error Handling",
+        "Confirm the success criteria above with the spec's owners",
+    ]
+    return p.VerificationSection(
+        commands=commands,
+        success_criteria=criteria,
+        manual=manual,
+        deployment=deployment,
+        reviews=[]
+        if facts.language
+        else [p.ReviewItem(text="Confirm the test command for the project's language.")],
+    )
+
+
+def _check_kind(requirement: Requirement) -> str:
+    if _NUMBER_UNIT.search(requirement.text):
+        return "measured by a benchmark or timed test"
+    if re.search(r"\b(?:survey|satisf|percent of users|report)\w*", requirement.text, re.I):
+        return "post-release metric with a named owner"
+    return "checked by the tests tagged with it"
+
+
+def open_issues(
+    facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
+) -> p.OpenIssuesSection:
+    spec = facts.spec
+    issues = [
+        p.OpenIssue(
+            text=f"Clarify: {clean(marker.text)}",
+            source=f"spec line {marker.line}"
+            + (f", {marker.requirement_id}" if marker.requirement_id else ""),
+        )
+        for marker in spec.clarifications
+    ]
+    reviews = []
+    if not spec.requirements:
+        reviews.append(
+            p.ReviewItem(
+                text="The spec has no requirement IDs: add them (FR-001, …) so the plan can "
+                "trace each requirement to steps and tests."
+            )
+        )
+    if inputs.constitution is None:
+        reviews.append(
+            p.ReviewItem(
+                text="No constitution was found: add one (constitution.md beside the spec or "
+                ".specify/memory/constitution.md) so the Compliance Check means something."
+            )
+        )
+    return p.OpenIssuesSection(issues=issues, reviews=reviews)
+
+
+_Builder = Callable[[Facts, DraftInputs, Mapping[str, BaseModel]], BaseModel]
+_BUILDERS: dict[str, _Builder] = {
+    "goal": goal,
+    "architecture": architecture,
+    "components": components,
+    "database": database,
+    "api": api,
+    "testing": testing,
+    "steps": steps,
+    "dependencies": dependencies,
+    "data_flow": data_flow,
+    "error_handling": error_handling,
+    "security": security,
+    "performance": performance,
+    "rollback": rollback,
+    "verification": verification,
+    "open_issues": open_issues,
+}

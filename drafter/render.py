@@ -1,0 +1,182 @@
+"""Render a `Plan` and its `Report` to markdown through a Jinja2 template.
+
+Values reach the template as data and are escaped for where they land (table cell, mermaid
+label, inline code), so spec text holding `{{ … }}` or `|` comes out literally and intact.
+A user's `--template` runs in Jinja2's SandboxedEnvironment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from drafter import plan as p
+from drafter.compliance import CoverageRow, coverage
+from drafter.constitution import CATEGORY_LABELS
+from drafter.errors import InputError
+from drafter.report import Report
+from drafter.resources import data_dir
+from drafter.spec import Spec
+
+DEFAULT_TEMPLATE = "plan.md.j2"
+
+_MERMAID_RESERVED = {"end", "graph", "subgraph", "style", "class", "click", "default", "flowchart"}
+_SYMBOL_HEADINGS = {
+    "function": "Functions",
+    "class": "Classes",
+    "method": "Methods",
+    "type": "Types",
+    "constant": "Constants",
+    "module": "Modules",
+}
+_SHAPES = {
+    "actor": '(["{}"])',
+    "component": '["{}"]',
+    "service": '[["{}"]]',
+    "external": '{{{{"{}"}}}}',
+    "datastore": '[("{}")]',
+}
+
+
+def inline(text: str) -> str:
+    """One line of markdown: whitespace collapsed, HTML comments neutralised."""
+    return " ".join(str(text).split()).replace("<!--", "&lt;!--")
+
+
+def cell(text: str) -> str:
+    return inline(text).replace("|", "\\|")
+
+
+def code(text: str) -> str:
+    return inline(text).replace("`", "'")
+
+
+def mermaid_id(identifier: str) -> str:
+    safe = re.sub(r"\W", "_", str(identifier), flags=re.ASCII) or "node"
+    if safe[0].isdigit() or safe.lower() in _MERMAID_RESERVED:
+        safe = f"n_{safe}"
+    return safe
+
+
+def mermaid_text(text: str) -> str:
+    return inline(text).replace(";", "#59;").replace('"', "#quot;")
+
+
+def mermaid_shape(node: p.DiagramNode) -> str:
+    return _SHAPES[node.kind].format(mermaid_text(node.label))
+
+
+def dependency_json(dependencies: Iterable[p.ExternalDependency]) -> str:
+    return json.dumps({d.name: d.version or "*" for d in dependencies}, indent=2)
+
+
+@dataclass(frozen=True)
+class Box:
+    label: str
+    ticked: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    id: str
+    level: str
+    verdict: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class ComplianceView:
+    rule_count: int
+    summary: str
+    boxes: list[Box]
+    rows: list[VerdictRow]
+
+
+def compliance_view(report: Report) -> ComplianceView:
+    """The Compliance Check section, computed from the report (never from a model)."""
+    boxes = []
+    for category, label in CATEGORY_LABELS.items():
+        ticked, open_ids = report.box(category)
+        mandatory = [v for v in report.verdicts if v.rule.category == category and v.rule.mandatory]
+        if not report.constitution_found:
+            note = "not checked: no constitution"
+        elif not mandatory:
+            note = "not assessed: the constitution states no MUST rule in this category"
+        elif open_ids:
+            note = "open: " + ", ".join(open_ids)
+        else:
+            note = "all MUST rules pass: " + ", ".join(v.rule.id for v in mandatory)
+        boxes.append(Box(label=label, ticked=ticked, note=note))
+    counts: dict[str, int] = {}
+    for verdict in report.verdicts:
+        counts[verdict.value] = counts.get(verdict.value, 0) + 1
+    summary = ", ".join(f"{n} {value.replace('_', ' ')}" for value, n in sorted(counts.items()))
+    rows = [
+        VerdictRow(v.rule.id, v.rule.level, v.value.replace("_", " "), v.evidence)
+        for v in report.verdicts
+    ]
+    return ComplianceView(len(report.verdicts), summary or "no rules", boxes, rows)
+
+
+def review_items(plan: p.Plan) -> list[tuple[str, p.ReviewItem]]:
+    """Every section's review items, with the section's title, for the Open Issues list."""
+    from drafter.sections import BY_NAME
+
+    items = []
+    for name in type(plan).model_fields:
+        section = getattr(plan, name)
+        for item in getattr(section, "reviews", []):
+            items.append((BY_NAME[name].title, item))
+    return items
+
+
+def _environment(environment_class: type[Environment], search_path: Path) -> Environment:
+    env = environment_class(
+        loader=FileSystemLoader(str(search_path)),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        inline=inline,
+        cell=cell,
+        code=code,
+        mermaid_id=mermaid_id,
+        mermaid_text=mermaid_text,
+        mermaid_shape=mermaid_shape,
+        dependency_json=dependency_json,
+        symbol_heading=lambda kind: _SYMBOL_HEADINGS[kind],
+    )
+    return env
+
+
+def render(plan: p.Plan, report: Report, spec: Spec, template: Path | None = None) -> str:
+    """The plan as markdown; `template` is a user's Jinja2 file, run sandboxed."""
+    if template is None:
+        env = _environment(Environment, data_dir("templates"))
+        name = DEFAULT_TEMPLATE
+    else:
+        if not template.is_file():
+            raise InputError(f"template not found: {template}")
+        env = _environment(SandboxedEnvironment, template.resolve().parent)
+        name = template.name
+    rows: list[CoverageRow] = coverage(plan, spec)
+    try:
+        text = env.get_template(name).render(
+            plan=plan,
+            report=report,
+            compliance=compliance_view(report),
+            coverage=rows,
+            review_items=review_items(plan),
+        )
+    except TemplateError as error:
+        where = f"{template}:{getattr(error, 'lineno', '?')}" if template else name
+        raise InputError(f"template {where}: {error}") from error
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"

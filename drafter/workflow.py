@@ -1,0 +1,120 @@
+"""spec-to-plan as a library call: read, draft, check, render, write.
+
+The CLI maps arguments onto a `DraftRequest` and prints the `DraftResult`; batch drafting and
+editor integrations call the same function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drafter import config, constitution, document, spec
+from drafter.compliance import check
+from drafter.drafting import Drafter, DraftInputs
+from drafter.drafting.offline import OFFLINE_NOTICE, OfflineDrafter
+from drafter.pipeline import PipelineOptions, draft_plan
+from drafter.plan import Plan
+from drafter.render import render
+from drafter.report import Finding, Report
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    spec_path: Path
+    constitution_path: Path | None = None
+    output: Path | None = None  # default: PLAN.md beside the spec
+    to_stdout: bool = False
+    force: bool = False
+    template: Path | None = None
+    settings_flags: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    output: Path | None
+    text: str
+    plan: Plan
+    report: Report
+    findings: list[Finding]
+    warnings: list[str]
+    drafter_name: str
+    usage: Any = None  # drafter.usage.Usage in LLM mode
+
+
+def load_inputs(
+    spec_path: Path, explicit: Path | None, settings: config.Settings
+) -> tuple[DraftInputs, list[str]]:
+    """Parse the spec and discover + parse the constitution; returns inputs and warnings."""
+    parsed = spec.load(spec_path)
+    warnings: list[str] = []
+    found = constitution.discover(spec_path, explicit, settings.constitution)
+    rules = constitution.load(found) if found else None
+    if rules is None:
+        warnings.append(
+            f"no constitution found for {spec_path} (looked for -c, [tool.drafter] constitution, "
+            "constitution.md, .specify/memory/constitution.md, memory/constitution.md); "
+            "the Compliance Check says so"
+        )
+    else:
+        warnings.extend(rules.warnings)
+    if not parsed.requirements:
+        warnings.append(
+            f"{spec_path} has no requirement IDs (FR-001, SC-001, Kiro numbered criteria…); "
+            "drafted with review items instead of traceability"
+        )
+    return DraftInputs(spec=parsed, constitution=rules), warnings
+
+
+def make_drafter(settings: config.Settings) -> Drafter:
+    """The offline drafter unless a model is configured."""
+    if settings.model is None:
+        return OfflineDrafter()
+    from drafter.drafting.llm import LLMDrafter
+
+    return LLMDrafter(settings)
+
+
+def inputs_digest(inputs: DraftInputs) -> str:
+    digest = hashlib.sha256(inputs.spec.path.read_bytes())
+    for extra in inputs.spec.extra_sources:
+        digest.update(extra.read_bytes())
+    if inputs.constitution is not None:
+        digest.update(inputs.constitution.path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def spec_to_plan(request: DraftRequest) -> DraftResult:
+    settings = config.load(request.spec_path.parent, request.settings_flags)
+    output = None if request.to_stdout else (request.output or request.spec_path.parent / "PLAN.md")
+    inputs, warnings = load_inputs(request.spec_path, request.constitution_path, settings)
+    if output is not None:  # before drafting: an LLM run must not be wasted on a refused write
+        document.check_writable(output, request.spec_path, request.force)
+    drafter = make_drafter(settings)
+    if drafter.name == "offline":
+        warnings.insert(0, OFFLINE_NOTICE)
+    outcome = draft_plan(
+        inputs,
+        drafter,
+        PipelineOptions(
+            max_concurrency=settings.max_concurrency, repair_attempts=settings.repair_attempts
+        ),
+    )
+    report = check(outcome.plan, inputs.spec, inputs.constitution)
+    body = render(outcome.plan, report, inputs.spec, request.template)
+    findings = document.place(report.findings, body, output or request.spec_path)
+    text = document.with_trailer(body, inputs_digest(inputs))
+    if output is not None:
+        document.write_atomic(output, text)
+    return DraftResult(
+        output=output,
+        text=text,
+        plan=outcome.plan,
+        report=report,
+        findings=findings,
+        warnings=warnings,
+        drafter_name=drafter.name,
+        usage=getattr(outcome, "usage", None),
+    )
