@@ -166,64 +166,31 @@ _MODAL_RE = re.compile(
 _NEGATED_REQUIREMENT = re.compile(r"\bNOT\s+$")  # "NOT REQUIRED" states no rule
 
 
-def modal_level(sentence: str) -> RuleLevel | None:
-    """The level of the first normative keyword in `sentence`, or None."""
+def find_modal(sentence: str) -> tuple[int, RuleLevel] | None:
+    """(offset, level) of the first normative keyword in `sentence`, or None."""
     for match in _MODAL_RE.finditer(sentence):
         group = match.lastgroup or ""
         table = _EN_MODALS if group.startswith("en") else _JA_MODALS
         level = table[int(group[2:])][1]
         if level == "MUST" and _NEGATED_REQUIREMENT.search(sentence[: match.start()]):
             continue
-        return level
+        return match.start(), level
     return None
 
 
+def modal_level(sentence: str) -> RuleLevel | None:
+    """The level of the first normative keyword in `sentence`, or None."""
+    found = find_modal(sentence)
+    return found[1] if found else None
+
+
 # Bullets of a NON-NEGOTIABLE principle that start with one of these verbs are MUST rules.
-_IMPERATIVE_VERBS = frozenset(
-    [
-        "add",
-        "apply",
-        "avoid",
-        "build",
-        "check",
-        "commit",
-        "declare",
-        "define",
-        "delete",
-        "depend",
-        "document",
-        "emit",
-        "ensure",
-        "expose",
-        "follow",
-        "handle",
-        "hook",
-        "implement",
-        "include",
-        "keep",
-        "log",
-        "make",
-        "name",
-        "place",
-        "provide",
-        "put",
-        "refactor",
-        "register",
-        "remove",
-        "replace",
-        "return",
-        "run",
-        "store",
-        "test",
-        "track",
-        "update",
-        "use",
-        "validate",
-        "verify",
-        "wrap",
-        "write",
-    ]
-)
+_IMPERATIVE_VERBS_TEXT = """
+    add apply avoid build check commit declare define delete depend document emit ensure expose
+    follow handle hook implement include keep log make name place provide put refactor register
+    remove replace return run store test track update use validate verify wrap write
+"""
+_IMPERATIVE_VERBS = frozenset(_IMPERATIVE_VERBS_TEXT.split())
 _CONDITION_PREFIX = re.compile(r"^(?:if|when|where|unless|before|after)\b[^,]*,\s*", re.I)
 
 
