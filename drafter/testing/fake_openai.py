@@ -299,6 +299,9 @@ def _invalid(obj: Any) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+    # Headers and body go out in two writes; with Nagle on, the body waits for the client's
+    # delayed ACK: +40 ms per request on loopback (measured 343 ms vs 303 ms at 300 ms latency).
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
