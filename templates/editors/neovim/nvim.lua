@@ -1,0 +1,2 @@
+-- drafter: :DrafterPlan, :DrafterCheck and the PLAN.md compiler (written by `drafter init`).
+dofile(".nvim/drafter.lua")

@@ -1,0 +1,551 @@
+"""`drafter init`: the editor files it writes, how it merges, and that editors read drafter's
+findings with what it writes (VS Code's problem matcher, Vim/Neovim's errorformat)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from drafter import config, editors
+from drafter.editors import Editor
+from drafter.report import Finding
+from drafter.resources import data_dir
+from tests.conftest import EXAMPLES
+
+ALL = [flag for editor in Editor for flag in ("--editor", editor.value)]
+DRAFTER_LABELS = ["drafter: spec-to-plan (current file)", "drafter: check plan"]
+TEMPLATE = json.loads((data_dir("templates") / "editors" / "vscode" / "tasks.json").read_text())
+
+# Findings as `drafter check` prints them, chosen for what could trip a pattern: colons in the
+# message, a path with spaces, Windows drive letters, each severity and each rule-ID family.
+FINDINGS = [
+    Finding(
+        rule_id="DR003",
+        severity="error",
+        message="requirement FR-002 has no test",
+        file=Path("docs/PLAN.md"),
+        line=12,
+        col=3,
+    ),
+    Finding(
+        rule_id="C-III.2",
+        severity="warning",
+        message="SHOULD: log in a structured format: needs review",
+        file=Path("/abs/dir with space/PLAN.md"),
+        line=7,
+        col=1,
+    ),
+    Finding(
+        rule_id="DR-STALE",
+        severity="note",
+        message="the spec changed since drafting: FR-001, FR-004",
+        file=Path("PLAN.md"),
+        line=1,
+        col=1,
+    ),
+    Finding(
+        rule_id="DR010",
+        severity="error",
+        message="path escapes the repository: ../x:1:2",
+        file=Path(r"C:\work\specs\PLAN.md"),
+        line=240,
+        col=17,
+    ),
+]
+
+
+def app() -> typer.Typer:
+    # Imported here, not at module level: drafter.cli imports every command module, and this
+    # file's library tests should run even while another command fails to import.
+    from drafter.cli import app as drafter_app
+
+    return drafter_app
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(app(), ["init", *args])
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def matchers(root: Path) -> list[dict[str, Any]]:
+    text = (root / ".vscode" / "tasks.json").read_text("utf-8")
+    tasks = json.loads(text)["tasks"]
+    return [task["problemMatcher"] for task in tasks if task["label"] in DRAFTER_LABELS]
+
+
+def js_regexp(source: str) -> re.Pattern[str]:
+    """VS Code compiles `regexp` with JavaScript's RegExp (no flags). The constructs drafter's
+    pattern uses (^ $ ( ) .+? \\d \\s \\S alternation) mean the same in Python's re; JS-only
+    syntax is rejected rather than silently misread."""
+    if re.search(r"\(\?<(?![=!])", source):
+        raise AssertionError(f"JS named group in {source!r}: translate it to (?P<...>)")
+    return re.compile(source)
+
+
+def vscode_parse(matcher: dict[str, Any], line: str) -> dict[str, str] | None:
+    """What VS Code's single-line problem matcher takes from `line` (it trims each value)."""
+    pattern = matcher["pattern"]
+    found = js_regexp(pattern["regexp"]).search(line)
+    if found is None:
+        return None
+    keys = ("file", "line", "column", "severity", "code", "message")
+    return {key: found.group(pattern[key]).strip() for key in keys}
+
+
+# -- VS Code ----------------------------------------------------------------------------------
+
+
+def test_vscode_problem_matcher_reads_every_finding(tmp_path: Path) -> None:
+    assert run("--dir", str(tmp_path), "--editor", "vscode").exit_code == 0
+    found = matchers(tmp_path)
+    assert len(found) == 2
+    for matcher in found:
+        assert matcher["owner"] == "drafter"
+        assert matcher["fileLocation"][0] in ("relative", "absolute", "autoDetect")
+        for finding in FINDINGS:
+            line = finding.format()
+            assert vscode_parse(matcher, line) == {
+                "file": str(finding.file),
+                "line": str(finding.line),
+                "column": str(finding.col),
+                "severity": finding.severity,
+                "code": finding.rule_id,
+                "message": finding.message,
+            }, line
+        # A finding with no file cannot be placed in the editor; it must not be misread.
+        unplaced = Finding(rule_id="DR001", severity="error", message="no spec: x.md:3:4")
+        assert vscode_parse(matcher, unplaced.format()) is None
+        assert vscode_parse(matcher, "drafter: error: cannot read PLAN.md") is None
+
+
+def test_vscode_problem_matcher_reads_real_check_output(tmp_path: Path) -> None:
+    plans = sorted(EXAMPLES.rglob("PLAN.md")) if EXAMPLES.is_dir() else []
+    if not plans:
+        pytest.skip("no examples/**/PLAN.md to check")
+    if CliRunner().invoke(app(), ["check", "--help"]).exit_code != 0:
+        pytest.skip("`drafter check` is not in this tree yet")
+    assert run("--dir", str(tmp_path), "--editor", "vscode").exit_code == 0
+    matcher = matchers(tmp_path)[1]
+    seen = 0
+    for plan in plans:
+        result = CliRunner().invoke(app(), ["check", str(plan), "--format", "text"])
+        assert result.exit_code in (0, 1), result.output
+        for line in result.stdout.splitlines():
+            if not line.startswith(str(plan)):
+                continue
+            parsed = vscode_parse(matcher, line)
+            assert parsed is not None, line
+            assert parsed["file"] == str(plan)
+            assert 1 <= int(parsed["line"]) <= len(plan.read_text("utf-8").splitlines()) + 1
+            assert parsed["severity"] in ("error", "warning", "note")
+            rebuilt = (
+                f"{parsed['file']}:{parsed['line']}:{parsed['column']}: {parsed['severity']}: "
+                f"{parsed['code']} {parsed['message']}"
+            )
+            assert rebuilt == line.rstrip()
+            seen += 1
+    if not seen:
+        pytest.skip("the example plans have no findings to read")
+
+
+# -- Neovim -----------------------------------------------------------------------------------
+
+QF_TYPES = {"e": "error", "w": "warning", "n": "note"}
+
+
+def compiler_option(root: Path, name: str) -> str:
+    """The value a `CompilerSet name=value` line sets, with :set's backslash escapes undone."""
+    text = (root / ".nvim" / "compiler" / "drafter.vim").read_text("utf-8")
+    (raw,) = re.findall(rf"^CompilerSet {name}=(.*)$", text, re.M)
+    return re.sub(r"\\(.)", r"\1", raw)
+
+
+def errorformat_regexes(efm: str) -> list[re.Pattern[str]]:
+    """Translate the errorformat items drafter uses into Python regexes, as Vim does
+    (efm_to_regpat in quickfix.c): %f followed by a literal becomes a lazy `.\\{-1,}`, %l and
+    %c digits, %t one character, %m the rest, %*[...] a character class repeated; the
+    whole line must match. Unknown items fail loudly instead of being guessed."""
+    items = {
+        "l": r"(?P<line>\d+)",
+        "c": r"(?P<col>\d+)",
+        "t": r"(?P<type>.)",
+        "m": r"(?P<message>.+)",
+        "%": "%",
+    }
+    patterns = []
+    for part in re.split(r"(?<!\\),", efm):
+        out, i = "", 0
+        while i < len(part):
+            if part[i] != "%":
+                out += re.escape(part[i])
+                i += 1
+                continue
+            item = part[i + 1]
+            if item == "f":
+                assert i + 2 < len(part) and part[i + 2] not in "%\\", "only %f before a literal"
+                out += r"(?P<file>.+?)"
+                i += 2
+            elif item == "*" and part[i + 2] == "[":
+                end = part.index("]", i + 3)
+                out += part[i + 2 : end + 1] + "+"
+                i = end + 1
+            elif item in items:
+                out += items[item]
+                i += 2
+            else:
+                raise AssertionError(f"errorformat item %{item} is not translated")
+        patterns.append(re.compile(out))
+    return patterns
+
+
+def quickfix_entry(patterns: list[re.Pattern[str]], line: str) -> tuple[Any, ...] | None:
+    for pattern in patterns:
+        found = pattern.fullmatch(line)
+        if found:
+            kind = QF_TYPES[found["type"]]
+            return (found["file"], int(found["line"]), int(found["col"]), kind, found["message"])
+    return None
+
+
+def expected_entry(finding: Finding) -> tuple[Any, ...]:
+    # %t keeps the severity; the rule ID has no errorformat item of its own (%n is numeric
+    # only), so it leads the message.
+    message = f"{finding.rule_id} {finding.message}"
+    return (str(finding.file), finding.line, finding.col, finding.severity, message)
+
+
+def test_neovim_errorformat_reads_every_finding(tmp_path: Path) -> None:
+    assert run("--dir", str(tmp_path), "--editor", "neovim").exit_code == 0
+    assert compiler_option(tmp_path, "makeprg") == "drafter check %:S"
+    patterns = errorformat_regexes(compiler_option(tmp_path, "errorformat"))
+    for finding in FINDINGS:
+        assert quickfix_entry(patterns, finding.format()) == expected_entry(finding)
+    assert quickfix_entry(patterns, "drafter: error: cannot read PLAN.md") is None
+
+
+VIM = shutil.which("nvim") or shutil.which("vim")
+
+
+@pytest.mark.skipif(VIM is None, reason="neither nvim nor vim is installed")
+def test_neovim_errorformat_in_the_real_editor(tmp_path: Path) -> None:
+    assert VIM is not None
+    assert run("--dir", str(tmp_path), "--editor", "neovim").exit_code == 0
+    findings = [f for f in FINDINGS if not str(f.file).startswith("C:")]  # a drive on POSIX
+    (tmp_path / "out.txt").write_text("".join(f.format() + "\n" for f in findings))
+    result = tmp_path / "qf.json"
+    dump = (
+        "call writefile([json_encode(map(getqflist(), {_, e -> "
+        f"[bufname(e.bufnr), e.lnum, e.col, e.type, e.text, e.valid]}}))], '{result}')"
+    )
+    headless = ["--headless"] if VIM.endswith("nvim") else ["-N", "-es"]
+    subprocess.run(
+        [
+            *(VIM, *headless, "-u", "NONE", "-i", "NONE"),
+            *("--cmd", f"set rtp^={tmp_path / '.nvim'}", "-c", "compiler drafter"),
+            *("-c", f"cgetfile {tmp_path / 'out.txt'}", "-c", dump, "-c", "qa!"),
+        ],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    entries = json.loads(result.read_text())
+    patterns = errorformat_regexes(compiler_option(tmp_path, "errorformat"))
+    for finding, (name, lnum, col, kind, text, valid) in zip(findings, entries, strict=True):
+        assert valid == 1
+        assert (name, lnum, col, QF_TYPES[kind], text) == expected_entry(finding)
+        assert quickfix_entry(patterns, finding.format()) == expected_entry(finding)
+
+
+@pytest.mark.skipif(shutil.which("nvim") is None, reason="nvim is not installed")
+def test_neovim_snippet_defines_commands_and_compiler(tmp_path: Path) -> None:
+    assert run("--dir", str(tmp_path), "--editor", "neovim").exit_code == 0
+    (tmp_path / "PLAN.md").write_text("# Plan\n")
+    result = tmp_path / "state.json"
+    probe = (
+        'call writefile([json_encode([exists(":DrafterPlan"), exists(":DrafterCheck"), '
+        f"get(b:, 'current_compiler', ''), &l:makeprg])], '{result}')"
+    )
+    subprocess.run(
+        [
+            *("nvim", "--headless", "-u", "NONE", "-i", "NONE", "-c", "luafile .nvim.lua"),
+            *("-c", "edit PLAN.md", "-c", probe, "-c", "qa!"),
+        ],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(result.read_text()) == [2, 2, "drafter", "drafter check %:S"]
+
+
+# -- init: idempotence, merging, --force --------------------------------------------------------
+
+
+def test_init_twice_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    first = run("--dir", str(tmp_path), *ALL)
+    assert first.exit_code == 0, first.output
+    assert all(line.startswith(("wrote", "merged")) for line in first.stdout.splitlines())
+    written = snapshot(tmp_path)
+    assert set(written) >= {
+        ".vscode/tasks.json",
+        ".nvim/compiler/drafter.vim",
+        ".nvim/drafter.lua",
+        ".nvim.lua",
+        ".claude/commands/plan.md",
+        ".cursor/commands/plan.md",
+        ".github/prompts/plan.prompt.md",
+        "pyproject.toml",
+    }
+    assert not [name for name in written if name.endswith(".tmp")]
+    second = run("--dir", str(tmp_path), *ALL)
+    assert second.exit_code == 0
+    assert snapshot(tmp_path) == written
+    lines = second.stdout.splitlines()
+    assert len(lines) == len(first.stdout.splitlines())
+    assert all(line.startswith("unchanged") for line in lines), lines
+
+
+USER_TASKS = """\
+// Project tasks: keep this comment
+{
+\t"version": "2.0.0",
+\t"tasks": [
+\t\t{
+\t\t\t"label": "build", // the build
+\t\t\t"type": "shell",
+\t\t\t"command": "make",
+\t\t}, /* a trailing comma above, JSONC allows it */
+\t],
+}
+"""
+
+
+def strip_known_jsonc(text: str) -> Any:
+    """Parse the merged file without drafter's parser: remove this test's comments by value,
+    then trailing commas, and hand the rest to json."""
+    for comment in (
+        "// Project tasks: keep this comment",
+        "// the build",
+        "/* a trailing comma above, JSONC allows it */",
+    ):
+        assert text.count(comment) == 1, comment
+        text = text.replace(comment, "")
+    return json.loads(re.sub(r",(\s*[}\]])", r"\1", text))
+
+
+def test_existing_tasks_json_keeps_user_task_and_comments(tmp_path: Path) -> None:
+    tasks_json = tmp_path / ".vscode" / "tasks.json"
+    tasks_json.parent.mkdir()
+    tasks_json.write_text(USER_TASKS)
+    result = run("--dir", str(tmp_path), "--editor", "vscode")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0].startswith("merged    .vscode/tasks.json (added ")
+    merged = tasks_json.read_text()
+    # The user's lines are untouched; drafter's tasks follow theirs, in their indentation.
+    assert merged.startswith(USER_TASKS.split("\t],")[0])
+    data = strip_known_jsonc(merged)
+    assert [task["label"] for task in data["tasks"]] == ["build", *DRAFTER_LABELS]
+    assert data["tasks"][0] == {"label": "build", "type": "shell", "command": "make"}
+    assert data["tasks"][1:] == TEMPLATE["tasks"]
+    assert '\n\t\t{\n\t\t\t"label": "drafter: check plan"' in merged
+    again = run("--dir", str(tmp_path), "--editor", "vscode")
+    assert again.stdout.splitlines()[0] == "unchanged .vscode/tasks.json"
+    assert tasks_json.read_text() == merged
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"version": "2.0.0"}\n', '{\n  "version": "2.0.0",\n  "tasks": []\n}\n', "{}", "  {\n}  "],
+)
+def test_tasks_array_created_or_filled(tmp_path: Path, text: str) -> None:
+    tasks_json = tmp_path / ".vscode" / "tasks.json"
+    tasks_json.parent.mkdir()
+    tasks_json.write_text(text)
+    assert run("--dir", str(tmp_path), "--editor", "vscode").exit_code == 0
+    data = json.loads(tasks_json.read_text())
+    assert [task["label"] for task in data["tasks"]] == DRAFTER_LABELS
+    assert data.get("version") == json.loads(text).get("version")
+
+
+def test_edited_drafter_task_is_kept_unless_force(tmp_path: Path) -> None:
+    assert run("--dir", str(tmp_path), "--editor", "vscode").exit_code == 0
+    tasks_json = tmp_path / ".vscode" / "tasks.json"
+    edited = tasks_json.read_text().replace('"drafter"', '".venv/bin/drafter"', 1)
+    tasks_json.write_text(edited)
+    kept = run("--dir", str(tmp_path), "--editor", "vscode")
+    assert kept.exit_code == 0
+    assert kept.stdout.splitlines()[0] == (
+        'kept      .vscode/tasks.json (task "drafter: spec-to-plan (current file)" differs; '
+        "use --force)"
+    )
+    assert tasks_json.read_text() == edited
+    forced = run("--dir", str(tmp_path), "--editor", "vscode", "--force")
+    assert forced.stdout.splitlines()[0].startswith("merged    .vscode/tasks.json (replaced ")
+    assert json.loads(tasks_json.read_text()) == TEMPLATE
+
+
+@pytest.mark.parametrize("text", ['{"tasks": [ { "label": "x" ', "[1, 2]", '{"tasks": {}}', "{,}"])
+def test_unparsable_tasks_json_is_refused_not_clobbered(tmp_path: Path, text: str) -> None:
+    tasks_json = tmp_path / ".vscode" / "tasks.json"
+    tasks_json.parent.mkdir()
+    tasks_json.write_text(text)
+    result = run("--dir", str(tmp_path), "--editor", "vscode", "--editor", "claude", "--force")
+    assert result.exit_code == 2
+    assert tasks_json.read_text() == text
+    assert "drafter: error: .vscode/tasks.json: cannot parse it as JSONC, line 1 column" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.output
+    # The other editor's file is still written.
+    assert (tmp_path / ".claude" / "commands" / "plan.md").is_file()
+
+
+def test_edited_own_file_kept_unless_force(tmp_path: Path) -> None:
+    assert run("--dir", str(tmp_path), "--editor", "claude").exit_code == 0
+    command = tmp_path / ".claude" / "commands" / "plan.md"
+    original = command.read_text()
+    command.write_text(original + "\nAlso run the linter.\n")
+    kept = run("--dir", str(tmp_path), "--editor", "claude")
+    assert kept.exit_code == 0
+    assert "kept      .claude/commands/plan.md (differs; use --force)" in kept.stdout
+    assert command.read_text().endswith("Also run the linter.\n")
+    forced = run("--dir", str(tmp_path), "--editor", "claude", "--force")
+    assert "replaced  .claude/commands/plan.md" in forced.stdout
+    assert command.read_text() == original
+
+
+def test_crlf_checkout_of_own_file_is_unchanged(tmp_path: Path) -> None:
+    assert run("--dir", str(tmp_path), "--editor", "cursor").exit_code == 0
+    command = tmp_path / ".cursor" / "commands" / "plan.md"
+    command.write_bytes(command.read_bytes().replace(b"\n", b"\r\n"))
+    result = run("--dir", str(tmp_path), "--editor", "cursor")
+    assert "unchanged .cursor/commands/plan.md" in result.stdout
+
+
+# -- detection ----------------------------------------------------------------------------------
+
+
+def test_detects_editors_from_directories(tmp_path: Path) -> None:
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".nvim.lua").write_text("vim.o.number = true\n")
+    assert editors.detect(tmp_path) == [Editor.neovim, Editor.claude, Editor.copilot]
+    result = run("--dir", str(tmp_path))
+    assert result.exit_code == 0
+    assert (tmp_path / ".claude/commands/plan.md").is_file()
+    assert (tmp_path / ".github/prompts/plan.prompt.md").is_file()
+    assert (tmp_path / ".nvim/compiler/drafter.vim").is_file()
+    assert not (tmp_path / ".vscode").exists()
+    assert not (tmp_path / ".cursor").exists()
+
+
+def test_no_editor_detected_exits_2_listing_choices(tmp_path: Path) -> None:
+    result = run("--dir", str(tmp_path))
+    assert result.exit_code == 2
+    for editor in Editor:
+        assert editor.value in result.stderr
+    assert "--editor" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_dir_exits_2(tmp_path: Path) -> None:
+    result = run("--dir", str(tmp_path / "absent"), "--editor", "claude")
+    assert result.exit_code == 2
+    assert "no such directory" in result.stderr
+
+
+# -- settings -----------------------------------------------------------------------------------
+
+
+def uncommented_settings(text: str) -> dict[str, Any]:
+    keys = "\n".join(line[2:] for line in text.splitlines() if re.match(r"# [a-z_]+ = ", line))
+    return tomllib.loads(keys)
+
+
+def test_pyproject_gets_tool_drafter_appended(tmp_path: Path) -> None:
+    original = b'[project]\r\nname = "demo"\r\n\r\n[tool.ruff]\r\nline-length = 100'  # no EOL
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_bytes(original)
+    result = run("--dir", str(tmp_path), "--editor", "claude")
+    assert "merged    pyproject.toml (appended [tool.drafter])" in result.stdout
+    written = pyproject.read_bytes()
+    assert written.startswith(original + b"\r\n")
+    assert b"\n" not in written.replace(b"\r\n", b"")  # the file's line endings are kept
+    data = tomllib.loads(written.decode())
+    assert data["tool"]["drafter"] == {}
+    assert data["tool"]["ruff"] == {"line-length": 100}
+    assert config.find_config_file(tmp_path) == pyproject
+    settings = uncommented_settings(written.decode().split("[tool.drafter]")[1])
+    assert set(settings) == {
+        "model",
+        "base_url",
+        "constitution",
+        "max_concurrency",
+        "repair_attempts",
+        "cache_dir",
+    }
+    config.Settings.model_validate(settings)
+    again = run("--dir", str(tmp_path), "--editor", "claude")
+    assert "unchanged pyproject.toml (has [tool.drafter])" in again.stdout
+    assert pyproject.read_bytes() == written
+
+
+def test_pyproject_with_settings_is_left_alone(tmp_path: Path) -> None:
+    text = '[project]\nname = "demo"\n\n[tool.drafter]\nmodel = "openai:gpt-4o-mini"\n'
+    (tmp_path / "pyproject.toml").write_text(text)
+    result = run("--dir", str(tmp_path), "--editor", "claude")
+    assert "unchanged pyproject.toml" in result.stdout
+    assert (tmp_path / "pyproject.toml").read_text() == text
+    assert not (tmp_path / "drafter.toml").exists()
+
+
+def test_drafter_toml_when_no_pyproject(tmp_path: Path) -> None:
+    result = run("--dir", str(tmp_path), "--editor", "claude")
+    assert "wrote     drafter.toml" in result.stdout
+    drafter_toml = tmp_path / "drafter.toml"
+    assert tomllib.loads(drafter_toml.read_text()) == {}
+    assert config.load(tmp_path).source == drafter_toml
+    config.Settings.model_validate(uncommented_settings(drafter_toml.read_text()))
+    # Once the user sets a key it is their file: not replaced, not even with --force.
+    drafter_toml.write_text('model = "ollama:llama3"\n')
+    forced = run("--dir", str(tmp_path), "--editor", "claude", "--force")
+    assert "unchanged drafter.toml (your settings)" in forced.stdout
+    assert drafter_toml.read_text() == 'model = "ollama:llama3"\n'
+
+
+def test_nvim_lua_gets_one_line_appended(tmp_path: Path) -> None:
+    exrc = tmp_path / ".nvim.lua"
+    exrc.write_text("vim.o.number = true")
+    result = run("--dir", str(tmp_path), "--editor", "neovim")
+    assert "merged    .nvim.lua" in result.stdout
+    text = exrc.read_text()
+    assert text.startswith("vim.o.number = true\n")
+    assert text.count('dofile(".nvim/drafter.lua")') == 1
+    run("--dir", str(tmp_path), "--editor", "neovim")
+    assert exrc.read_text() == text
+
+
+def test_writes_are_atomic_and_keep_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "pyproject.toml"
+    target.write_text('[project]\nname = "demo"\n')
+    target.chmod(0o640)
+    editors.write_atomic(target, "[project]\n")
+    assert target.read_text() == "[project]\n"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["pyproject.toml"]
