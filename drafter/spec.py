@@ -117,7 +117,7 @@ _SPEC_FILE_NAMES = {"spec.md", "requirements.md", "proposal.md", "readme.md"}
 # A requirement ID: upper-case segments joined by hyphens, at least one hyphen (FR-001,
 # DOC-REQ-EXT-ADAPT, DESIGN-REQ-001), optionally dotted (FR-001.2).
 _ID = r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?:\.\d+)*"
-_BOLD_ID = re.compile(rf"^(\*\*|__)\[?({_ID})\]?:?\1\s*(?:\(([^)]*)\))?\s*[:.—–-]?\s+(\S.*)$", re.S)
+_BOLD_ID = re.compile(rf"^(\*\*|__)\[?({_ID})\]?:?\1\s*(?:\(([^)]*)\))?\s*[:.—–-]?\s*(\S.*)$", re.S)
 _PLAIN_ID = re.compile(rf"^`?\[?({_ID})\]?`?\s*(?:\(([^)]*)\))?\s*[:—–]\s+(\S.*)$", re.S)
 _ID_ANYWHERE = re.compile(rf"\b{_ID}\b")
 _MAPS_TO = re.compile(r"\bMaps? to:?\s*(.+?)(?:\.\s|\.?$)", re.S)
@@ -126,6 +126,20 @@ _KIND_BY_PREFIX: dict[str, RequirementKind] = {
     "REQ": "functional",
     "NFR": "non_functional",
     "SC": "success",
+}
+
+_KIND_BY_CONTEXT: dict[str, RequirementKind] = {"nfr": "non_functional", "success": "success"}
+_EARS_OPENERS: dict[str, EarsKind] = {
+    "when": "when",
+    "if": "if",
+    "while": "while",
+    "where": "where",
+}
+_DELTA_KINDS: dict[str, DeltaKind] = {
+    "ADDED": "added",
+    "MODIFIED": "modified",
+    "REMOVED": "removed",
+    "RENAMED": "renamed",
 }
 
 _CLARIFICATION = re.compile(r"\[NEEDS CLARIFICATION:\s*([^\]]+?)\s*\]")
@@ -140,7 +154,8 @@ _TITLE_PREFIX = re.compile(
 )
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVXLC]+\.|[A-Z]\.)\s+")
 _STORY = re.compile(
-    r"^User\s+Story\s*(\d+)?\s*(?:[-–—:.]\s*(.*?))?\s*(?:[(\[]\s*Priority\s*:?\s*(P\d+)\s*[)\]])?\s*$",
+    r"^(?:User\s+Story|US-?(?=\d))\s*(\d+)?\s*([-–—:.])?\s*(.*?)"
+    r"\s*(?:[(\[]\s*(?:Priority\s*:?\s*)?(P\d+)\s*[)\]])?\s*$",
     re.I,
 )
 _KIRO_STORY = re.compile(r"^Requirement\s+(\d+)\b\s*[:.—–-]?\s*(.*)$", re.I)
@@ -162,6 +177,26 @@ _LINK_TARGET = re.compile(r"\]\(([^)\s]+)")
 _PATH = re.compile(r"(?:\./)?((?:[\w@+-][\w@.+-]*/)+[\w@+-][\w@.+-]*\.[A-Za-z0-9]{1,10})")
 _BARE_PATH = re.compile(r"(?<![\w/:.@-])" + _PATH.pattern + r"(?![\w/])")
 _AFFECTED_SPECS = re.compile(r"Affected\s+specs?\W*(.*)$", re.I | re.S)
+
+# What the nearest heading says the blocks under it are.
+_Context = Literal[
+    "other",
+    "story",
+    "scenarios",
+    "criteria",
+    "requirements",
+    "nfr",
+    "success",
+    "edge",
+    "entities",
+    "assumptions",
+    "intro",
+    "why",
+    "impact",
+    "delta",
+    "oreq",
+    "oscenario",
+]
 
 # spec-kit template scaffolding: guidance for the author, not content of the feature.
 _BOILERPLATE = (
@@ -346,7 +381,7 @@ def _norm_heading(text: str) -> str:
     return " ".join(s.rstrip(" :.*_").lower().split())
 
 
-def _classify(norm: str) -> str:
+def _classify(norm: str) -> _Context:
     if re.search(r"\bnon[- ]?functional\b", norm):
         return "nfr"
     if "success criteria" in norm or "measurable outcome" in norm:
@@ -372,15 +407,21 @@ def _classify(norm: str) -> str:
     return "other"
 
 
+def _bare_id(text: str) -> tuple[str, str] | None:
+    """A heading that is only an ID, or an ID and a title: `FR-001`, `FR-001 Export`."""
+    m = re.fullmatch(rf"\[?({_ID})\]?(?:\s+(.*))?", text)
+    return (m.group(1), m.group(2) or "") if m else None
+
+
 def _kebab(name: str) -> str:
     return re.sub(r"[\W_]+", "-", name.lower()).strip("-")
 
 
 def _ears(text: str) -> EarsKind | None:
     t = text.lstrip("*_ ")
-    for keyword in ("when", "if", "while", "where"):
+    for keyword, kind in _EARS_OPENERS.items():
         if re.match(rf"{keyword}\b", t, re.I):
-            return keyword  # type: ignore[return-value]
+            return kind
     return "ubiquitous" if re.search(r"\bshall\b", t, re.I) else None
 
 
@@ -510,6 +551,7 @@ class _Affected:
 class _OpenReq:
     id: str
     level: int
+    title: str  # prefixed to the body text; "" for OpenSpec, whose heading is only a name
     scenarios: int = 0
     has_text: bool = False
 
@@ -532,7 +574,7 @@ class _Extractor:
         self.h1: str | None = None
         self.summaries: dict[str, str] = {}  # "input" / "why" / "intro" / "first" → text
         # walking state
-        self.context = "other"
+        self.context: _Context = "other"
         self.boilerplate_level: int | None = None
         self.story: _StoryDraft | None = None
         self.delta: DeltaKind | None = None
@@ -604,13 +646,14 @@ class _Extractor:
         if norm.startswith(_BOILERPLATE):
             self.boilerplate_level = level
             return
-        self.context = "other"
+        parent, self.context = self.context, "other"
         if m := _DELTA.match(plain):
-            self.delta = m.group(1).lower()  # type: ignore[assignment]
+            self.delta = _DELTA_KINDS[m.group(1).upper()]
             self.delta_level = level
             self.context = "delta"
         elif self.openspec and (m := _OPENSPEC_REQ.match(plain)):
-            self._open_requirement(m.group(1).strip(), block)
+            name = m.group(1).strip()
+            self._open_requirement(f"{self.capability}:{_kebab(name)}", name, block)
         elif self.open_req and (m := _OPENSPEC_SCENARIO.match(plain)):
             self.open_req.scenarios += 1
             self.open_scenario = _ScenarioDraft(
@@ -624,9 +667,14 @@ class _Extractor:
             self.context = "oscenario"
         elif self.kiro and (m := _KIRO_STORY.match(plain)):
             self._start_story(f"R{m.group(1)}", m.group(2).strip(), None, block)
-        elif m := _STORY.match(plain):
+        elif (m := _STORY.match(plain)) and (m.group(1) or m.group(2)):
             number = m.group(1) or self._next_story_number()
-            self._start_story(f"US{number}", (m.group(2) or "").strip(), m.group(3), block)
+            self._start_story(f"US{number}", m.group(3), m.group(4), block)
+        elif (found := self._match_id(plain) or _bare_id(plain)) and self._accepts(
+            found[0], parent
+        ):
+            self.context = parent
+            self._open_requirement(found[0], found[1], block)
         elif norm == "primary user story":
             self._start_story("US1", plain, None, block)
         else:
@@ -645,13 +693,17 @@ class _Extractor:
         )
         self.stories[sid] = self.story
 
-    def _open_requirement(self, name: str, block: _Block) -> None:
-        rid = f"{self.capability}:{_kebab(name)}"
-        self.open_req = _OpenReq(rid, block.level)
+    def _open_requirement(self, rid: str, title: str, block: _Block) -> None:
+        """A requirement that is a heading (`### Requirement: Name`, `### FR-001: Title`)."""
+        if ":" in rid:
+            requirement = Requirement(
+                id=rid, kind="functional", text=title, line=block.line, delta=self.delta
+            )
+        else:
+            requirement = self._make_requirement(rid, title, block.line)
+        self.open_req = _OpenReq(rid, block.level, title if ":" not in rid else "")
         self.context = "oreq"
-        self._add_requirement(
-            Requirement(id=rid, kind="functional", text=name, line=block.line, delta=self.delta)
-        )
+        self._add_requirement(requirement)
 
     # -- paragraphs, items, table rows
 
@@ -659,32 +711,38 @@ class _Extractor:
         if not self.seen_h2 and self._metadata(block):
             return
         text = _plain(block.text)
-        if self.story and not self.story.text:
-            label = _LABEL.match(block.text)
+        label = _LABEL.match(block.text)
+        name = label.group(2).strip().lower() if label else ""
+        if self.story and label and name == "priority":
+            priority = re.search(r"\bP\d+\b", label.group(3), re.I)
+            if priority and self.story.priority is None:
+                self.story.priority = priority.group(0).upper()
+        elif self.story and not self.story.text:
             if label is None:
                 self.story.text = text
-            elif label.group(2).strip().lower() in _USER_STORY_LABELS:
+            elif name in _USER_STORY_LABELS:
                 self.story.text = _plain(label.group(3))
         if self.open_req and not self.open_req.has_text and self.context == "oreq":
             self.open_req.has_text = True
-            self._set_text(self.open_req.id, text)
+            title = self.open_req.title
+            self._set_text(self.open_req.id, f"{title}: {text}" if title else text)
         if self.open_scenario:
             for line in block.text.splitlines():
                 self._clause(_plain(line))
         if self.context in ("intro", "why"):
             self.summaries.setdefault(self.context, text)
-        if self.context not in ("story", "scenarios", "edge", "assumptions"):
+        if not self._requirement_lines(block) and self.context in ("other", "requirements"):
             self.summaries.setdefault("first", text)
-        self._requirement_lines(block)
 
     def _metadata(self, block: _Block) -> bool:
-        lines = block.text.splitlines()
-        matches = [_META_LINE.match(line) for line in lines]
-        if not matches or not all(matches):
-            return False
-        for m in matches:
-            assert m is not None  # all(matches) above; narrows the type
-            key, value = m.group(2).strip().lower(), m.group(3).strip()
+        """Read a `**Key**: value` block above the first H2 (spec-kit's Created / Input)."""
+        fields: list[tuple[str, str]] = []
+        for line in block.text.splitlines():
+            m = _META_LINE.match(line)
+            if m is None:
+                return False
+            fields.append((m.group(2).strip().lower(), m.group(3).strip()))
+        for key, value in fields:
             self.meta.setdefault(key, value)
             if key == "input":
                 value = re.sub(r"^User description:\s*", "", value, flags=re.I)
@@ -693,21 +751,25 @@ class _Extractor:
                     self.summaries.setdefault("input", value)
                 else:
                     self.awaiting_input = True
-        return True
+        return bool(fields)
 
     def _item(self, block: _Block) -> None:
-        rid = self._requirement_item(block)
-        if rid is not None:
-            self._scan_clarifications(block, [(0, rid)])
-            return
-        top = block.depth == 1
         text = _plain(block.text)
+        rid = self._requirement_item(block) or self._section_item(block, text)
+        if self.openspec and (m := _AFFECTED_SPECS.search(text)) and not self.affected.capability:
+            spans = _CODE_SPAN.findall(m.group(1))
+            words = re.findall(r"[\w-]+", m.group(1))
+            self.affected.capability = (spans or words or [None])[0]
+        self._scan_clarifications(block, [(0, rid)] if rid else [])
+
+    def _section_item(self, block: _Block, text: str) -> str | None:
+        """A list item without an ID, read by the section it sits in; returns an ID it made."""
+        top = block.depth == 1
         if self.open_scenario:
             if not self._clause(text):
                 self.open_scenario.extend(text)
         elif self.context == "criteria" and self.story and self.story.id.startswith("R") and top:
-            self._criterion(block, text)
-            return
+            return self._criterion(self.story, block, text)
         elif self.context == "nfr" and self.kiro and top:
             self.nfr_count += 1
             rid = f"NFR-{self.nfr_count}"
@@ -716,8 +778,7 @@ class _Extractor:
                     id=rid, kind="non_functional", text=text, line=block.line, ears=_ears(text)
                 )
             )
-            self._scan_clarifications(block, [(0, rid)])
-            return
+            return rid
         elif self.context == "scenarios" and top:
             self._story_scenario(block)
         elif self.context == "entities" and top:
@@ -730,11 +791,7 @@ class _Extractor:
             self.assumptions.append(text)
         elif self.delta == "renamed":
             self._rename(block, text)
-        if self.openspec and (m := _AFFECTED_SPECS.search(text)) and not self.affected.capability:
-            spans = _CODE_SPAN.findall(m.group(1))
-            words = re.findall(r"[\w-]+", m.group(1))
-            self.affected.capability = (spans or words or [None])[0]
-        self._scan_clarifications(block, [])
+        return None
 
     def _row(self, block: _Block) -> None:
         if len(block.cells) < 2:
@@ -749,19 +806,19 @@ class _Extractor:
 
     # -- requirements
 
-    def _accepts(self, rid: str) -> bool:
+    def _accepts(self, rid: str, context: _Context | None = None) -> bool:
         """An ID-looking label is a requirement if its prefix says so or its section does."""
         segments = rid.split("-")
         return (
             segments[0] in _KIND_BY_PREFIX
             or "REQ" in segments
-            or self.context in ("requirements", "nfr", "success")
+            or (context or self.context) in ("requirements", "nfr", "success")
         )
 
     def _make_requirement(self, rid: str, text: str, line: int) -> Requirement:
-        kind = _KIND_BY_PREFIX.get(rid.split("-")[0])
-        if kind is None:
-            kind = {"nfr": "non_functional", "success": "success"}.get(self.context, "design")  # type: ignore[assignment]
+        kind = _KIND_BY_PREFIX.get(rid.split("-")[0]) or _KIND_BY_CONTEXT.get(
+            self.context, "design"
+        )
         maps = _MAPS_TO.search(text)
         return Requirement(
             id=rid,
@@ -790,7 +847,7 @@ class _Extractor:
         self._add_requirement(self._make_requirement(found[0], _plain(found[1]), block.line))
         return found[0]
 
-    def _requirement_lines(self, block: _Block) -> None:
+    def _requirement_lines(self, block: _Block) -> bool:
         """A paragraph may hold several `**FR-001**: …` lines, each its own requirement."""
         spans: list[tuple[int, str]] = []
         current: tuple[int, str, list[str]] | None = None
@@ -807,22 +864,22 @@ class _Extractor:
             text = _plain("\n".join(lines))
             self._add_requirement(self._make_requirement(rid, text, block.line + offset))
         self._scan_clarifications(block, spans)
+        return bool(pending)
 
-    def _criterion(self, block: _Block, text: str) -> None:
-        assert self.story is not None  # checked by the caller
-        self.story.criteria += 1
-        rid = f"{self.story.id}.{self.story.criteria}"
+    def _criterion(self, story: _StoryDraft, block: _Block, text: str) -> str:
+        story.criteria += 1
+        rid = f"{story.id}.{story.criteria}"
         self._add_requirement(
             Requirement(
                 id=rid,
                 kind="functional",
                 text=text,
                 line=block.line,
-                story_id=self.story.id,
+                story_id=story.id,
                 ears=_ears(text),
             )
         )
-        self._scan_clarifications(block, [(0, rid)])
+        return rid
 
     def _add_requirement(self, requirement: Requirement) -> None:
         self.requirements.setdefault(requirement.id, requirement)
@@ -851,15 +908,13 @@ class _Extractor:
     # -- stories, scenarios, entities
 
     def _story_scenario(self, block: _Block) -> None:
+        # Early spec-kit puts "### Acceptance Scenarios" beside, not under, the primary story.
         story = self.story or (list(self.stories.values())[-1] if self.stories else None)
-        sid = story.id if story else "US1"
-        number = (
-            story.scenarios + 1
-            if story
-            else sum(1 for s in self.scenarios if s.id.startswith("US1.")) + 1
-        )
         if story:
-            story.scenarios = number
+            story.scenarios += 1
+            sid, number = story.id, story.scenarios
+        else:
+            sid, number = "US1", 1 + sum(1 for s in self.scenarios if s.story_id == "US1")
         draft = _ScenarioDraft(
             id=f"{sid}.{number}", story_id=sid, text=_plain(block.text), line=block.line, level=7
         )

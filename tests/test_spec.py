@@ -415,3 +415,37 @@ def test_spec_just_under_the_limit_parses_within_budget(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 10
     assert spec.requirement("FR-001") is not None
     assert len(_ids(spec)) == 8  # repeats of the same IDs are ignored
+
+
+def test_story_and_requirement_heading_variants() -> None:
+    path = FIXTURES / "story-variants.md"
+    spec = load(path)
+    [story] = spec.stories  # "### User Story Mapping" has neither number nor separator
+    assert (story.id, story.title, story.priority) == ("US1", "Download a CSV", "P1")
+    assert story.text.startswith("As an analyst")
+    [scenario] = spec.scenarios
+    assert (scenario.id, scenario.given, scenario.when, scenario.then) == (
+        "US1.1",
+        "a finished report",
+        "I click Download",
+        "a CSV file is saved",
+    )
+    assert _ids(spec) == ["FR-010", "FR-011"]
+    assert _req(spec, "FR-010").text == (
+        "Streamed export: Exports MUST stream rows instead of building the file in memory."
+    )
+    assert _req(spec, "FR-011").text == "Exports MUST name the file after the report."
+    assert _source_line(path, _req(spec, "FR-011").line) == "### FR-011"
+    assert spec.summary == "Analysts export finished reports from one place."
+
+
+@pytest.mark.parametrize(
+    ("body", "language"),
+    [
+        ("Система должна сохранять отчёт каждую ночь и отправлять его владельцу.", "ru"),
+        ("The system stores the report nightly; the Japanese label is 報告.", "en"),
+        ("システムは毎晩レポートを保存し、所有者に送信すること。", "ja"),
+    ],
+)
+def test_language_by_share_of_letters(body: str, language: str) -> None:
+    assert parse(f"# Spec\n\n{body}\n", Path("spec.md")).language == language
