@@ -94,7 +94,10 @@ def discover(spec_path: Path, explicit: Path | None, configured: Path | None) ->
     `memory/constitution.md` in the spec's directory or any parent up to the repository root
     (the first directory holding `.git`). A path given explicitly must exist.
     """
-    for given, origin in ((explicit, "-c/--constitution"), (configured, "[tool.drafter]")):
+    for given, origin in (
+        (explicit, "-c/--constitution"),
+        (configured, "the constitution setting"),
+    ):
         if given is not None:
             if not given.is_file():
                 raise InputError(f"constitution not found: {given} (given by {origin})")
@@ -223,7 +226,7 @@ _CATEGORY_KEYWORDS: tuple[tuple[Category, re.Pattern[str]], ...] = (
             r"encrypt\w*|pii|(?<!dependency )injection|"
             r"security|secure|"
             r"rbac|privileges?|vulnerab\w*|redact\w*|passwords?|permissions?|"
-            r"multi-tenan\w*|isolation)\b|セキュリティ|認証|暗号",
+            r"multi-tenan\w*|isolation)\b|セキュリティ|認証|暗号|秘密|機密",
             re.I,
         ),
     ),
