@@ -1,12 +1,14 @@
 """Editor integration: the files `drafter init` writes, and how they merge with the user's own.
 
 Three kinds of file:
-- drafter's own (slash commands, the Neovim compiler and snippet, drafter.toml): written when
-  absent, left alone when equal to what drafter would write, and kept when they differ (a
-  person edited them) unless `force`;
+- drafter's own (slash commands, the Neovim compiler and snippet): written when absent, left
+  alone when equal to what drafter would write, and kept when they differ (a person edited
+  them) unless `force`;
 - `.vscode/tasks.json`: JSONC owned by the user; drafter's tasks (matched by label) are added
   by splicing text, so the user's tasks, comments and layout stay byte for byte;
-- files drafter appends to (`pyproject.toml`, `.nvim.lua`): appended once, never rewritten.
+- settings and exrc (`pyproject.toml`, `drafter.toml`, `.nvim.lua`): drafter's part is added
+  once when missing; what is there is never rewritten, not even with `force`.
+Nothing is written until every file has been decided (`changes_for`, then `apply`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
+from drafter.errors import InputError
 from drafter.resources import data_dir
 
 
@@ -105,23 +108,32 @@ def apply(root: Path, changes: Sequence[Change]) -> None:
     """Write every change that carries content, each atomically."""
     for change in changes:
         if change.content is not None:
-            write_atomic(root / change.path, change.content)
+            try:
+                write_atomic(root / change.path, change.content)
+            except OSError as error:
+                raise InputError(f"cannot write {change.path}: {error.strerror}") from error
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Replace `path` with `text` in one step (temp file + rename), keeping its permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    # mkstemp makes the file 0600; give it what the file had, or what a new file would get.
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)  # the only way to read it is to set it
+    os.umask(current)
+    return current
 
 
 # -- templates -------------------------------------------------------------------------------
@@ -145,10 +157,15 @@ def _template(name: str) -> str:
 
 
 def _read(path: Path) -> str | None:
+    """The file's text, None when absent; unreadable files stop init before anything is written."""
     try:
         return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         return None
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path} is not UTF-8 text ({error.reason}); left as it was") from error
 
 
 def _same(existing: str, wanted: str) -> bool:
@@ -219,7 +236,7 @@ def _settings_change(root: Path) -> Change:
 def _tasks_change(root: Path, rel: str, force: bool) -> Change:
     wanted_file = _template("vscode/tasks.json")
     existing = _read(root / rel)
-    if existing is None:
+    if existing is None or not existing.strip():  # an empty file holds nothing to keep
         return Change(rel, "wrote", content=wanted_file)
     wanted: list[dict[str, Any]] = json.loads(wanted_file)["tasks"]
     try:

@@ -4,6 +4,7 @@ findings with what it writes (VS Code's problem matcher, Vim/Neovim's errorforma
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from drafter import config, editors
 from drafter.editors import Editor
+from drafter.errors import InputError
 from drafter.report import Finding
 from drafter.resources import data_dir
 from tests.conftest import EXAMPLES
@@ -330,6 +332,7 @@ USER_TASKS = """\
 \t\t\t"label": "build", // the build
 \t\t\t"type": "shell",
 \t\t\t"command": "make",
+\t\t\t"detail": "not comments: // /* ] } \\" */",
 \t\t}, /* a trailing comma above, JSONC allows it */
 \t],
 }
@@ -361,7 +364,12 @@ def test_existing_tasks_json_keeps_user_task_and_comments(tmp_path: Path) -> Non
     assert merged.startswith(USER_TASKS.split("\t],")[0])
     data = strip_known_jsonc(merged)
     assert [task["label"] for task in data["tasks"]] == ["build", *DRAFTER_LABELS]
-    assert data["tasks"][0] == {"label": "build", "type": "shell", "command": "make"}
+    assert data["tasks"][0] == {
+        "label": "build",
+        "type": "shell",
+        "command": "make",
+        "detail": 'not comments: // /* ] } " */',
+    }
     assert data["tasks"][1:] == TEMPLATE["tasks"]
     assert '\n\t\t{\n\t\t\t"label": "drafter: check plan"' in merged
     again = run("--dir", str(tmp_path), "--editor", "vscode")
@@ -464,10 +472,20 @@ def test_no_editor_detected_exits_2_listing_choices(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_missing_dir_exits_2(tmp_path: Path) -> None:
+def test_missing_dir_or_unknown_editor_exits_2(tmp_path: Path) -> None:
     result = run("--dir", str(tmp_path / "absent"), "--editor", "claude")
     assert result.exit_code == 2
     assert "no such directory" in result.stderr
+    assert run("--dir", str(tmp_path), "--editor", "emacs").exit_code == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_tasks_json_is_filled(tmp_path: Path) -> None:
+    tasks_json = tmp_path / ".vscode" / "tasks.json"
+    tasks_json.parent.mkdir()
+    tasks_json.write_text("\n")
+    assert "wrote     .vscode/tasks.json" in run("--dir", str(tmp_path), "-e", "vscode").stdout
+    assert json.loads(tasks_json.read_text()) == TEMPLATE
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -515,6 +533,15 @@ def test_pyproject_with_settings_is_left_alone(tmp_path: Path) -> None:
     assert not (tmp_path / "drafter.toml").exists()
 
 
+def test_invalid_pyproject_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project\nname = 1\n")
+    result = run("--dir", str(tmp_path), "--editor", "claude")
+    assert result.exit_code == 2
+    assert "drafter: error: pyproject.toml: not valid TOML" in result.stderr
+    assert (tmp_path / "pyproject.toml").read_text() == "[project\nname = 1\n"
+    assert not (tmp_path / "drafter.toml").exists()
+
+
 def test_drafter_toml_when_no_pyproject(tmp_path: Path) -> None:
     result = run("--dir", str(tmp_path), "--editor", "claude")
     assert "wrote     drafter.toml" in result.stdout
@@ -548,4 +575,20 @@ def test_writes_are_atomic_and_keep_permissions(tmp_path: Path) -> None:
     editors.write_atomic(target, "[project]\n")
     assert target.read_text() == "[project]\n"
     assert target.stat().st_mode & 0o777 == 0o640
-    assert [p.name for p in tmp_path.iterdir()] == ["pyproject.toml"]
+    fresh = tmp_path / "new" / "file.md"
+    umask = os.umask(0o022)
+    try:
+        editors.write_atomic(fresh, "x\n")
+    finally:
+        os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o644  # as a plain open() would make it
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["file.md", "new", "pyproject.toml"]
+
+
+def test_unreadable_file_stops_before_writing(tmp_path: Path) -> None:
+    tasks_json = tmp_path / ".vscode" / "tasks.json"
+    tasks_json.parent.mkdir()
+    tasks_json.write_bytes(b'{"tasks": ["\xff"]}')
+    with pytest.raises(InputError, match=r"tasks\.json is not UTF-8 text"):
+        editors.changes_for(tmp_path, [Editor.claude, Editor.vscode])
+    assert sorted(p.name for p in tmp_path.rglob("*")) == [".vscode", "tasks.json"]

@@ -28,7 +28,7 @@ def init(
         bool, typer.Option("--force", help="Replace drafter's files even where they were edited.")
     ] = False,
     directory: Annotated[
-        Path, typer.Option("--dir", help="The project directory.", show_default=".")
+        Path, typer.Option("--dir", help="The project directory.")
     ] = Path("."),
 ) -> None:
     """Add drafter tasks/commands to VS Code, Neovim, Claude Code, Cursor and Copilot.
@@ -41,10 +41,11 @@ def init(
         raise fail(f"--dir {directory}: no such directory", 2)
     chosen = editor or editors.detect(directory)
     if not chosen:
-        choices = ", ".join(e.value for e in Editor)
+        looked = ", ".join(name for names in editors.DETECT.values() for name in names)
+        choices = "|".join(e.value for e in Editor)
         raise fail(
-            f"no editor found in {directory} (looked for .vscode, .nvim, .nvim.lua, .claude, "
-            f".cursor, .github); name one or more with --editor {{{choices}}}",
+            f"no editor found in {directory} (looked for {looked}); "
+            f"name one or more with --editor {choices}",
             2,
         )
     changes = editors.changes_for(directory, chosen, force)
