@@ -112,11 +112,12 @@ def spec_to_plan(
     elif stdout:
         sys.stdout.write(result.text)
     elif result.output is not None:
-        errors = sum(1 for f in result.findings if f.severity == "error")
-        print(
-            f"wrote {result.output} ({result.drafter_name}; {errors} error finding(s))",
-            file=sys.stderr,
-        )
+        counts = {
+            severity: sum(1 for f in result.findings if f.severity == severity)
+            for severity in ("error", "warning", "note")
+        }
+        tally = ", ".join(f"{n} {severity}(s)" for severity, n in counts.items())
+        print(f"wrote {result.output} ({tally})", file=sys.stderr)
     if result.report.must_failed:
         raise typer.Exit(1)
 

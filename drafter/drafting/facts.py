@@ -38,6 +38,11 @@ class Sighting:
 
     tech: Technology
     source: str  # e.g. "FR-012", "C-II.1", "spec line 5"
+    version: str | None  # a version the source states next to the name, e.g. "3.11+"
+
+    @property
+    def label(self) -> str:
+        return f"{self.tech.name} {self.version}" if self.version else self.tech.name
 
 
 @dataclass
@@ -85,17 +90,22 @@ def _sightings(inputs: DraftInputs) -> tuple[Sighting, ...]:
         sources += [(rule.id, rule.text) for rule in inputs.constitution.rules]
     found: list[Sighting] = []
     for tech in catalogue():
-        source = next(
+        hit = next(
             (
-                where
+                (where, text)
                 for where, text in sources
                 if any(_alias_found(alias, text) for alias in tech.aliases)
             ),
             None,
         )
-        if source is not None:
-            found.append(Sighting(tech, source))
+        if hit is not None:
+            found.append(Sighting(tech, hit[0], _version(tech, hit[1])))
     return tuple(found)
+
+
+def _version(tech: Technology, text: str) -> str | None:
+    match = re.search(rf"{re.escape(tech.name)}\s+v?(\d+(?:\.\d+)*\+?)", text, re.IGNORECASE)
+    return match.group(1) if match else None
 
 
 def _spec_prose(spec: Spec) -> list[tuple[int, str]]:

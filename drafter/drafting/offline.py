@@ -244,7 +244,7 @@ def architecture(
     stack = [
         p.StackRow(
             component=_stack_role(s.tech),
-            technology=s.tech.name,
+            technology=s.label,
             justification=f"named in {s.source}",
         )
         for s in facts.sightings

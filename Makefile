@@ -1,0 +1,41 @@
+# One task file for people, CI and pre-commit. Every target sets up its own venv under .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+EXAMPLE := examples/csv-export
+
+.PHONY: setup demo test lint bench record golden clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "drafter needs Python 3.11+")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup  ## draft the bundled example's PLAN.md (offline, no key needed)
+	$(BIN)/drafter spec-to-plan $(EXAMPLE)/SPEC.md
+	@echo "--- $(EXAMPLE)/PLAN.md (first 40 lines) ---"
+	@head -n 40 $(EXAMPLE)/PLAN.md
+
+test: setup  ## run the test suite (no network, no key)
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy drafter
+
+bench: setup  ## print speed figures as ratios to baselines measured in the same run
+	$(BIN)/python bench/bench_offline.py
+	$(BIN)/python bench/bench_llm.py
+
+golden: setup  ## refresh golden files deliberately, then review the diff
+	DRAFTER_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q
+	$(BIN)/drafter spec-to-plan $(EXAMPLE)/SPEC.md --force
+
+clean:
+	rm -rf $(VENV) .drafter build dist *.egg-info
