@@ -9,6 +9,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from drafter.constitution import Constitution
+from drafter.errors import ProviderError
 from drafter.sections import Section
 from drafter.spec import Spec
 
@@ -19,6 +20,14 @@ class DraftInputs:
 
     spec: Spec
     constitution: Constitution | None
+
+
+class AnswerInvalid(ProviderError):
+    """The answer does not fit the section's schema; the pipeline asks again with `errors`."""
+
+    def __init__(self, errors: Sequence[str], section: str) -> None:
+        super().__init__(f"the answer does not fit the schema: {'; '.join(errors)}", section)
+        self.errors = tuple(errors)
 
 
 class Drafter(Protocol):
@@ -36,6 +45,8 @@ class Drafter(Protocol):
         """Return an instance of `section.model`.
 
         `upstream` holds the drafted sections `section.depends_on` names; `feedback` holds the
-        validation errors of the previous attempt (empty on the first one).
+        validation errors of the previous attempt (empty on the first one). May raise
+        `AnswerInvalid` for an answer that does not fit the schema (it is then repaired), and
+        other `DrafterError`s for failures a repair cannot fix.
         """
         ...
