@@ -35,7 +35,7 @@ def suite(level: p.TestLevel, *cases: p.TestCase, file: str | None = None) -> p.
     )
 
 
-def testing_section(*suites: p.TestSuite) -> p.TestingSection:
+def suites_section(*suites: p.TestSuite) -> p.TestingSection:
     return p.TestingSection(suites=list(suites), reviews=[])
 
 
@@ -97,7 +97,7 @@ def make_plan(**sections: Any) -> p.Plan:
             database=None, not_applicable_reason="Nothing is stored.", reviews=[]
         ),
         api=api_section(),
-        testing=testing_section(suite("unit", case("parses input", "FR-001"))),
+        testing=suites_section(suite("unit", case("parses input", "FR-001"))),
         steps=steps_section(
             phase(
                 "Build",
