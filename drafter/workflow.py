@@ -7,6 +7,7 @@ editor integrations call the same function.
 from __future__ import annotations
 
 import hashlib
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ class DraftRequest:
     force: bool = False
     template: Path | None = None
     settings_flags: dict[str, Any] = field(default_factory=dict)
+    record: Path | None = None  # cassette to record the provider traffic into
+    replay: Path | None = None  # cassette to answer from, with no network
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,15 @@ def inputs_digest(inputs: DraftInputs) -> str:
     return digest.hexdigest()[:16]
 
 
+def _traffic(request: DraftRequest) -> AbstractContextManager[object]:
+    """Record or replay provider traffic when asked; vcrpy is imported only then."""
+    if request.record is None and request.replay is None:
+        return nullcontext()
+    from drafter import recording
+
+    return recording.cassette(record=request.record, replay=request.replay)
+
+
 def spec_to_plan(request: DraftRequest) -> DraftResult:
     settings = config.load(request.spec_path.parent, request.settings_flags)
     output = None if request.to_stdout else (request.output or request.spec_path.parent / "PLAN.md")
@@ -95,13 +107,14 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
     drafter = make_drafter(settings)
     if drafter.name == "offline":
         warnings.insert(0, OFFLINE_NOTICE)
-    outcome = draft_plan(
-        inputs,
-        drafter,
-        PipelineOptions(
-            max_concurrency=settings.max_concurrency, repair_attempts=settings.repair_attempts
-        ),
-    )
+    with _traffic(request):
+        outcome = draft_plan(
+            inputs,
+            drafter,
+            PipelineOptions(
+                max_concurrency=settings.max_concurrency, repair_attempts=settings.repair_attempts
+            ),
+        )
     report = check(outcome.plan, inputs.spec, inputs.constitution)
     body = render(outcome.plan, report, inputs.spec, request.template)
     findings = document.place(report.findings, body, output or request.spec_path)

@@ -68,6 +68,21 @@ def spec_to_plan(
         int | None,
         typer.Option("--max-concurrency", min=1, help="Sections drafted at once (default 8)."),
     ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record",
+            help="Record the provider traffic into this "
+            "cassette (YAML; keys and auth headers are never written).",
+        ),
+    ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            "--replay",
+            help="Answer from this cassette instead of the provider: no network, no key.",
+        ),
+    ] = None,
     repair_attempts: Annotated[
         int | None,
         typer.Option(
@@ -87,6 +102,8 @@ def spec_to_plan(
 
     if stdout and output is not None:
         raise InputError("give either -o/--output or --stdout, not both")
+    if record is not None and replay is not None:
+        raise InputError("give either --record or --replay, not both")
     result = run(
         DraftRequest(
             spec_path=spec,
@@ -95,6 +112,8 @@ def spec_to_plan(
             to_stdout=stdout,
             force=force,
             template=template,
+            record=record,
+            replay=replay,
             settings_flags={
                 "model": model,
                 "base_url": base_url,
