@@ -288,8 +288,9 @@ def merge_tasks(text: str, wanted: Sequence[dict[str, Any]], force: bool, rel: s
         return Change(rel, "kept" if kept else "unchanged", detail)
     # From the end backwards, so earlier offsets stay valid; at one offset, the edit that must
     # come first in the text is applied last.
+    newline = "\r\n" if "\r\n" in text else "\n"
     for edit in sorted(edits, key=lambda e: (e.start, e.order), reverse=True):
-        text = text[: edit.start] + edit.text + text[edit.end :]
+        text = text[: edit.start] + edit.text.replace("\n", newline) + text[edit.end :]
     return Change(rel, "merged", detail, content=text)
 
 

@@ -391,6 +391,34 @@ def test_tasks_array_created_or_filled(tmp_path: Path, text: str) -> None:
     assert data.get("version") == json.loads(text).get("version")
 
 
+USER_TASK = {"label": "build", "command": "make", "args": ["a", {"x": [1, 2.5e3, None, True]}]}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{"version": "2.0.0", "tasks": [USER_TASK]}, {"tasks": []}, {"version": "2.0.0"}, {}],
+)
+@pytest.mark.parametrize(
+    "layout", [{}, {"indent": 2}, {"indent": "\t"}, {"separators": (",", ":")}], ids=str
+)
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_merge_keeps_any_layout_valid(
+    document: dict[str, Any], layout: dict[str, Any], newline: str
+) -> None:
+    text = json.dumps(document, **layout).replace("\n", newline) + newline
+    change = editors.merge_tasks(text, TEMPLATE["tasks"], False, "tasks.json")
+    assert change.content is not None
+    merged = json.loads(change.content)
+    assert merged["tasks"] == document.get("tasks", []) + TEMPLATE["tasks"]
+    assert {k: v for k, v in merged.items() if k != "tasks"} == {
+        k: v for k, v in document.items() if k != "tasks"
+    }
+    if newline == "\r\n":
+        assert "\n" not in change.content.replace("\r\n", "")
+    again = editors.merge_tasks(change.content, TEMPLATE["tasks"], False, "tasks.json")
+    assert (again.action, again.content) == ("unchanged", None)
+
+
 def test_edited_drafter_task_is_kept_unless_force(tmp_path: Path) -> None:
     assert run("--dir", str(tmp_path), "--editor", "vscode").exit_code == 0
     tasks_json = tmp_path / ".vscode" / "tasks.json"
