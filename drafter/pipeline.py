@@ -246,19 +246,24 @@ def _empty_values(model: type[BaseModel]) -> dict[str, Any]:
     return {name: _empty(info.annotation) for name, info in model.model_fields.items()}
 
 
+_NOT_DRAFTED = "not drafted (see Open Issues)"
+
+
 def _empty(annotation: Any) -> Any:
     origin = get_origin(annotation)
     if origin is list:
         return []
     if origin in (Union, UnionType) and type(None) in get_args(annotation):
-        return None
+        # A nullable text says why it is empty (e.g. a section's not_applicable_reason, which
+        # the structural checks require when there is no content); anything else is null.
+        return _NOT_DRAFTED if str in get_args(annotation) else None
     if origin is Literal:
         return get_args(annotation)[0]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return _empty_values(annotation)
     if annotation is bool:
         return False
-    return "not drafted (see Open Issues)"
+    return _NOT_DRAFTED
 
 
 def assemble(inputs: DraftInputs, drafted: dict[str, BaseModel]) -> p.Plan:
