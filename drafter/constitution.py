@@ -535,7 +535,7 @@ class _Builder:
         for index, node in enumerate(nodes):
             if node.kind == "heading":
                 self.heading(node)
-            elif node.kind == "fence" and node.info.split()[:1] == [RULES_FENCE]:
+            elif node.kind == "fence" and _is_rules_fence(node):
                 self.blocks.append(node)
             elif node.kind == "paragraph":
                 self.unit(node.text, node.line, _following_items(nodes, index), bullet=False)
@@ -550,6 +550,7 @@ class _Builder:
         for position, paragraph in enumerate(paragraphs):
             children = items if position == 0 else []
             self.unit(paragraph.text, paragraph.line, children, bullet=position == 0, parent=parent)
+        self.blocks += [c for c in node.children if c.kind == "fence" and _is_rules_fence(c)]
         own = _clean(_item_text(node).replace("**", ""))
         for child in items:
             self.item(child, own)
@@ -568,7 +569,8 @@ class _Builder:
             found = True
             own = _clean(sentence.replace("**", ""))
             rule_text = own
-            if parent and modal_level(own[:12]) is not None and _MODAL_RE.match(own):
+            modal = find_modal(own)
+            if parent and modal is not None and modal[0] == 0:  # no subject of its own
                 rule_text = f"{parent.rstrip(':')} — {own}"
             if position == len(sentences) - 1 and own.endswith(":"):
                 details = [
@@ -610,6 +612,10 @@ class _Builder:
                 line=line,
             )
         )
+
+
+def _is_rules_fence(node: _Node) -> bool:
+    return node.info.split()[:1] == [RULES_FENCE]
 
 
 def _item_text(node: _Node) -> str:
