@@ -6,15 +6,15 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from drafter import config
-from drafter import constitution as constitution_module
 from drafter.cli.app import app
-from drafter.constitution import Constitution
 from drafter.errors import InputError
+
+if TYPE_CHECKING:
+    from drafter.constitution import Constitution
 
 
 @app.command("rules")
@@ -36,8 +36,10 @@ def rules(
     ] = False,
 ) -> None:
     """List the constitution's rules: stable ID, level, category, source line and text."""
-    found = locate(path, Path.cwd())
-    parsed = constitution_module.load(found)
+    # Imported here so `drafter --help` does not pay for pydantic models and regexes.
+    from drafter.constitution import load
+
+    parsed = load(locate(path, Path.cwd()))
     for warning in parsed.warnings:
         print(f"drafter: warning: {warning}", file=sys.stderr)
     if as_json:
@@ -50,12 +52,15 @@ def rules(
 
 def locate(path: Path | None, cwd: Path) -> Path:
     """The constitution to list: the argument, or the one a spec in `cwd` would use."""
+    from drafter import config
+    from drafter.constitution import discover
+
     if path is not None:
         if not path.exists():
             raise InputError(f"constitution not found: {path}")
         return path
     settings = config.load(cwd)
-    found = constitution_module.discover(cwd, None, settings.constitution)
+    found = discover(cwd, None, settings.constitution)
     if found is None:
         raise InputError(
             f"no constitution found from {cwd} (looked for [tool.drafter] constitution, "
