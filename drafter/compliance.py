@@ -7,6 +7,7 @@ reader who must fix them: the model in the repair loop, the person in the editor
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -310,25 +311,24 @@ class CoverageRow:
 def coverage(plan: p.Plan, spec: Spec) -> list[CoverageRow]:
     """The requirement → files / steps / tests / checks matrix, from the tags in the plan."""
     story_priority = {story.id: story.priority or "unranked" for story in spec.stories}
-
-    def count(section: BaseModel, requirement_id: str) -> str:
-        return str(sum(1 for item in _tagged_items(section) if requirement_id in item))
-
-    rows = []
-    for requirement in spec.requirements:
-        priority = story_priority.get(requirement.story_id or "", "unranked")
-        rows.append(
-            CoverageRow(
-                id=requirement.id,
-                kind=requirement.kind.replace("_", "-"),
-                priority=priority,
-                files=count(plan.components, requirement.id),
-                steps=count(plan.steps, requirement.id),
-                tests=count(plan.testing, requirement.id),
-                checks=count(plan.verification, requirement.id),
-            )
+    counts = {
+        name: Counter(i for ids in _tagged_items(section) for i in set(ids))
+        for name, section in (
+            ("files", plan.components),
+            ("steps", plan.steps),
+            ("tests", plan.testing),
+            ("checks", plan.verification),
         )
-    return rows
+    }
+    return [
+        CoverageRow(
+            id=requirement.id,
+            kind=requirement.kind.replace("_", "-"),
+            priority=story_priority.get(requirement.story_id or "", "unranked"),
+            **{name: str(counter[requirement.id]) for name, counter in counts.items()},
+        )
+        for requirement in spec.requirements
+    ]
 
 
 def _tagged_items(value: object) -> Iterator[list[str]]:

@@ -13,12 +13,12 @@ from functools import cache
 from pathlib import Path
 
 from drafter.drafting import DraftInputs
-from drafter.drafting.text import mentions, short, slug, words
+from drafter.drafting.text import short, slug, words
 from drafter.spec import Requirement, Spec, UserStory
 
 
 @dataclass(frozen=True)
-class Technology:
+class Technology:  # hashable: patterns are cached per technology
     name: str
     kind: str
     aliases: tuple[str, ...]
@@ -74,12 +74,21 @@ def catalogue() -> tuple[Technology, ...]:
     return tuple(Technology(**{**e, "aliases": tuple(e["aliases"])}) for e in entries)
 
 
-def _alias_found(alias: str, text: str) -> bool:
-    if alias.startswith("."):  # a file extension: look for `name.ext`
-        return re.search(rf"\w{re.escape(alias)}\b", text) is not None
-    if any(c.isupper() for c in alias):
-        return re.search(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", text) is not None
-    return mentions(text, alias)
+@cache
+def _alias_pattern(tech: Technology) -> re.Pattern[str]:
+    """One pattern for all of a technology's aliases; capitalised aliases match exactly."""
+    parts = []
+    for alias in tech.aliases:
+        if alias.startswith("."):  # a file extension: look for `name.ext`
+            parts.append(rf"(?<=\w){re.escape(alias)}\b")
+        elif any(c.isupper() for c in alias):
+            parts.append(rf"(?<![\w-]){re.escape(alias)}(?![\w-])")
+        else:
+            lowered = "".join(
+                f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in alias
+            )
+            parts.append(rf"(?<![\w-]){lowered}(?![\w-])")
+    return re.compile("|".join(parts))
 
 
 def _sightings(inputs: DraftInputs) -> tuple[Sighting, ...]:
@@ -91,11 +100,7 @@ def _sightings(inputs: DraftInputs) -> tuple[Sighting, ...]:
     found: list[Sighting] = []
     for tech in catalogue():
         hit = next(
-            (
-                (where, text)
-                for where, text in sources
-                if any(_alias_found(alias, text) for alias in tech.aliases)
-            ),
+            ((where, text) for where, text in sources if _alias_pattern(tech).search(text)),
             None,
         )
         if hit is not None:

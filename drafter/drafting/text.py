@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 _CLARIFICATION = re.compile(r"\s*\[NEEDS CLARIFICATION:[^\]]*\]")
 _MODAL = re.compile(r"\b(?:MUST NOT|MUST|SHALL NOT|SHALL|SHOULD|must not|must|shall|should)\b")
@@ -65,5 +66,11 @@ def identifier(text: str, fallback: str, max_words: int = 4) -> str:
     return slug(text, max_words) or fallback
 
 
+@cache
+def _term_pattern(term: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.IGNORECASE)
+
+
 def mentions(text: str, term: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.IGNORECASE) is not None
+    """True when `text` names `term` as a whole word, ignoring case."""
+    return _term_pattern(term).search(text) is not None
