@@ -117,7 +117,7 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
         )
     report = check(outcome.plan, inputs.spec, inputs.constitution)
     body = render(outcome.plan, report, inputs.spec, request.template)
-    findings = document.place(report.findings, body, output or request.spec_path)
+    findings = document.place(report.findings, body, output or Path("<stdout>"))
     text = document.with_trailer(body, inputs_digest(inputs))
     if output is not None:
         document.write_atomic(output, text)
