@@ -75,20 +75,30 @@ def catalogue() -> tuple[Technology, ...]:
 
 
 @cache
-def _alias_pattern(tech: Technology) -> re.Pattern[str]:
-    """One pattern for all of a technology's aliases; capitalised aliases match exactly."""
-    parts = []
-    for alias in tech.aliases:
-        if alias.startswith("."):  # a file extension: look for `name.ext`
-            parts.append(rf"(?<=\w){re.escape(alias)}\b")
-        elif any(c.isupper() for c in alias):
-            parts.append(rf"(?<![\w-]){re.escape(alias)}(?![\w-])")
-        else:
-            lowered = "".join(
-                f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in alias
-            )
-            parts.append(rf"(?<![\w-]){lowered}(?![\w-])")
-    return re.compile("|".join(parts))
+def _scanners() -> tuple[tuple[re.Pattern[str], dict[str, list[Technology]]], ...]:
+    """Three patterns over the whole catalogue, so a text is scanned three times, not once
+    per alias: capitalised aliases match exactly ("React", not "react quickly"), the others
+    ignore case, and file extensions (".ts") match only right after a name."""
+    exact: dict[str, list[Technology]] = {}
+    folded: dict[str, list[Technology]] = {}
+    extensions: dict[str, list[Technology]] = {}
+    for tech in catalogue():
+        for alias in tech.aliases:
+            if alias.startswith("."):
+                extensions.setdefault(alias, []).append(tech)
+            elif any(c.isupper() for c in alias):
+                exact.setdefault(alias, []).append(tech)
+            else:
+                folded.setdefault(alias, []).append(tech)
+
+    def alternatives(aliases: dict[str, list[Technology]]) -> str:
+        return "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True))
+
+    return (
+        (re.compile(rf"(?<![\w-])(?:{alternatives(exact)})(?![\w-])"), exact),
+        (re.compile(rf"(?<![\w-])(?:{alternatives(folded)})(?![\w-])", re.IGNORECASE), folded),
+        (re.compile(rf"(?<=\w)(?:{alternatives(extensions)})\b"), extensions),
+    )
 
 
 def _sightings(inputs: DraftInputs) -> tuple[Sighting, ...]:
@@ -97,15 +107,17 @@ def _sightings(inputs: DraftInputs) -> tuple[Sighting, ...]:
     sources += [(f"spec line {p_line}", text) for p_line, text in _spec_prose(spec)]
     if inputs.constitution is not None:
         sources += [(rule.id, rule.text) for rule in inputs.constitution.rules]
-    found: list[Sighting] = []
-    for tech in catalogue():
-        hit = next(
-            ((where, text) for where, text in sources if _alias_pattern(tech).search(text)),
-            None,
-        )
-        if hit is not None:
-            found.append(Sighting(tech, hit[0], _version(tech, hit[1])))
-    return tuple(found)
+    first_seen: dict[str, tuple[str, str]] = {}
+    for where, text in sources:
+        for pattern, aliases in _scanners():
+            for match in pattern.finditer(text):
+                for tech in aliases.get(match.group(0)) or aliases[match.group(0).lower()]:
+                    first_seen.setdefault(tech.name, (where, text))
+    return tuple(
+        Sighting(tech, first_seen[tech.name][0], _version(tech, first_seen[tech.name][1]))
+        for tech in catalogue()
+        if tech.name in first_seen
+    )
 
 
 def _version(tech: Technology, text: str) -> str | None:
