@@ -16,10 +16,11 @@ from drafter import config, constitution, document, spec
 from drafter.compliance import check
 from drafter.drafting import Drafter, DraftInputs
 from drafter.drafting.offline import OFFLINE_NOTICE, OfflineDrafter
-from drafter.pipeline import PipelineOptions, draft_plan
+from drafter.pipeline import draft_plan, options_for
 from drafter.plan import Plan
 from drafter.render import render
 from drafter.report import Finding, Report
+from drafter.usage import Usage
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class DraftRequest:
     force: bool = False
     template: Path | None = None
     settings_flags: dict[str, Any] = field(default_factory=dict)
+    allow_partial: bool = False  # write a plan even when sections could not be drafted
     record: Path | None = None  # cassette to record the provider traffic into
     replay: Path | None = None  # cassette to answer from, with no network
 
@@ -44,7 +46,8 @@ class DraftResult:
     findings: list[Finding]
     warnings: list[str]
     drafter_name: str
-    usage: Any = None  # drafter.usage.Usage in LLM mode
+    usage: Usage
+    missing: tuple[str, ...]  # sections that could not be drafted (--allow-partial)
 
 
 def load_inputs(
@@ -111,9 +114,7 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
         outcome = draft_plan(
             inputs,
             drafter,
-            PipelineOptions(
-                max_concurrency=settings.max_concurrency, repair_attempts=settings.repair_attempts
-            ),
+            options_for(settings, inputs, drafter, allow_partial=request.allow_partial),
         )
     report = check(outcome.plan, inputs.spec, inputs.constitution)
     body = render(outcome.plan, report, inputs.spec, request.template)
@@ -129,5 +130,6 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
         findings=findings,
         warnings=warnings,
         drafter_name=drafter.name,
-        usage=getattr(outcome, "usage", None),
+        usage=outcome.usage,
+        missing=outcome.missing,
     )

@@ -83,6 +83,20 @@ def spec_to_plan(
             help="Answer from this cassette instead of the provider: no network, no key.",
         ),
     ] = None,
+    allow_partial: Annotated[
+        bool,
+        typer.Option(
+            "--allow-partial",
+            help="Write the plan even when some sections "
+            "could not be drafted; they become review items.",
+        ),
+    ] = False,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", help="Sampling temperature for the model.")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", min=1, help="Output token limit per call.")
+    ] = None,
     repair_attempts: Annotated[
         int | None,
         typer.Option(
@@ -114,16 +128,24 @@ def spec_to_plan(
             template=template,
             record=record,
             replay=replay,
+            allow_partial=allow_partial,
             settings_flags={
                 "model": model,
                 "base_url": base_url,
                 "max_concurrency": max_concurrency,
                 "repair_attempts": repair_attempts,
+                "temperature": temperature,
+                "max_tokens": max_tokens,
             },
         )
     )
     for warning in result.warnings:
         print(f"drafter: warning: {warning}", file=sys.stderr)
+    if result.missing:
+        print(f"drafter: warning: not drafted: {', '.join(result.missing)} (review items "
+              "in the plan)", file=sys.stderr)  # fmt: skip
+    if result.usage.total.calls:
+        _print_usage(result.usage)
     for finding in result.findings:
         print(finding.format(), file=sys.stderr)
     if as_json:
@@ -158,8 +180,27 @@ def _summary(result: Any) -> dict[str, Any]:
             {"rule": v.rule.id, "level": v.rule.level, "value": v.value, "evidence": v.evidence}
             for v in result.report.verdicts
         ],
-        "usage": result.usage.model_dump() if result.usage is not None else None,
+        "usage": result.usage.model_dump(mode="json"),
+        "missing": list(result.missing),
     }
+
+
+def _print_usage(usage: Any) -> None:
+    """The per-section usage table on stderr (rich is imported only for LLM runs)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from drafter.usage import COLUMNS
+
+    table = Table(title=f"usage: {usage.model} — {usage.wall_s:.1f} s, DAG depth {usage.dag_depth}")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column == "section" else "right")
+    for row in usage.table():
+        table.add_row(*row)
+    console = Console(stderr=True)
+    if not console.is_terminal:  # CI logs: wide enough that no column is folded
+        console = Console(stderr=True, width=120)
+    console.print(table)
 
 
 @app.command("schema")
