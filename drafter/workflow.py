@@ -92,30 +92,35 @@ def inputs_digest(inputs: DraftInputs) -> str:
     return digest.hexdigest()[:16]
 
 
-def _traffic(request: DraftRequest) -> AbstractContextManager[object]:
+def _traffic(request: DraftRequest, settings: config.Settings) -> AbstractContextManager[object]:
     """Record or replay provider traffic when asked; vcrpy is imported only then."""
     if request.record is None and request.replay is None:
         return nullcontext()
     from drafter import recording
 
-    return recording.cassette(record=request.record, replay=request.replay)
+    return recording.cassette(
+        record=request.record, replay=request.replay, spec=request.spec_path, settings=settings
+    )
 
 
 def spec_to_plan(request: DraftRequest) -> DraftResult:
-    settings = config.load(request.spec_path.parent, request.settings_flags)
+    # A cassette holds every call of its run: no cached answer or kept section may stand in.
+    taped = request.record is not None or request.replay is not None
+    flags = request.settings_flags | ({"cache": False} if taped else {})
+    settings = config.load(request.spec_path.parent, flags)
     output = None if request.to_stdout else (request.output or request.spec_path.parent / "PLAN.md")
     inputs, warnings = load_inputs(request.spec_path, request.constitution_path, settings)
     if output is not None:  # before drafting: an LLM run must not be wasted on a refused write
         document.check_writable(output, request.spec_path, request.force)
-    drafter = make_drafter(settings)
-    if drafter.name == "offline":
-        warnings.insert(0, OFFLINE_NOTICE)
-    with _traffic(request):
+    with _traffic(request, settings):
+        drafter = make_drafter(settings)  # inside: a replayed run needs no key
         outcome = draft_plan(
             inputs,
             drafter,
             options_for(settings, inputs, drafter, allow_partial=request.allow_partial),
         )
+    if drafter.name == "offline":
+        warnings.insert(0, OFFLINE_NOTICE)
     report = check(outcome.plan, inputs.spec, inputs.constitution)
     body = render(outcome.plan, report, inputs.spec, request.template)
     findings = document.place(report.findings, body, output or Path("<stdout>"))

@@ -97,6 +97,14 @@ def spec_to_plan(
     max_tokens: Annotated[
         int | None, typer.Option("--max-tokens", min=1, help="Output token limit per call.")
     ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Ask the provider even when an identical request was answered before "
+            "(answers are cached under <cache_dir>/cache, default .drafter/cache).",
+        ),
+    ] = False,
     repair_attempts: Annotated[
         int | None,
         typer.Option(
@@ -136,6 +144,7 @@ def spec_to_plan(
                 "repair_attempts": repair_attempts,
                 "temperature": temperature,
                 "max_tokens": max_tokens,
+                "cache": False if no_cache else None,
             },
         )
     )
