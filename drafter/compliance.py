@@ -310,7 +310,7 @@ class CoverageRow:
 
 def coverage(plan: p.Plan, spec: Spec) -> list[CoverageRow]:
     """The requirement → files / steps / tests / checks matrix, from the tags in the plan."""
-    story_priority = {story.id: story.priority or "unranked" for story in spec.stories}
+    priority = _priorities(plan, spec)
     counts = {
         name: Counter(i for ids in _tagged_items(section) for i in set(ids))
         for name, section in (
@@ -324,11 +324,35 @@ def coverage(plan: p.Plan, spec: Spec) -> list[CoverageRow]:
         CoverageRow(
             id=requirement.id,
             kind=requirement.kind.replace("_", "-"),
-            priority=story_priority.get(requirement.story_id or "", "unranked"),
+            priority=priority.get(requirement.id, "unranked"),
             **{name: str(counter[requirement.id]) for name, counter in counts.items()},
         )
         for requirement in spec.requirements
     ]
+
+
+def _priorities(plan: p.Plan, spec: Spec) -> dict[str, str]:
+    """Each requirement's priority: that of its own story (Kiro), else the best priority of
+    the stories whose scenarios are tagged together with it in the plan (spec-kit FRs are
+    not tied to stories in the spec itself)."""
+    story_of = {s.id: s.story_id for s in spec.scenarios} | {s.id: s.id for s in spec.stories}
+    ranked = {s.id: s.priority for s in spec.stories if s.priority}
+    best: dict[str, str] = {}
+
+    def consider(requirement_id: str, story_id: str | None) -> None:
+        rank = ranked.get(story_id or "")
+        if rank and (requirement_id not in best or rank < best[requirement_id]):
+            best[requirement_id] = rank
+
+    for requirement in spec.requirements:
+        consider(requirement.id, requirement.story_id)
+    for section in (plan.steps, plan.testing):
+        for ids in _tagged_items(section):
+            stories = {story_of[i] for i in ids if i in story_of}
+            for requirement_id in ids:
+                for story_id in stories:
+                    consider(requirement_id, story_id)
+    return best
 
 
 def _tagged_items(value: object) -> Iterator[list[str]]:
