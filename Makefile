@@ -33,6 +33,14 @@ bench: setup  ## print speed figures as ratios to baselines measured in the same
 	$(BIN)/python bench/bench_offline.py
 	$(BIN)/python bench/bench_llm.py
 
+record: setup  ## re-record cassettes/ for the examples from the fake provider (no key needed)
+	@set -e; log=$$(mktemp); \
+	$(BIN)/python -m drafter.testing.fake_openai --port 0 >$$log 2>&1 & pid=$$!; \
+	trap 'kill $$pid; rm -f $$log' EXIT; \
+	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q http $$log && break; sleep 0.3; done; \
+	$(BIN)/drafter batch '$(EXAMPLE)/SPEC.md' --check --record-dir cassettes --model openai:fake \
+		--base-url "$$(sed -n 's/.* on //p' $$log)" >/dev/null || test $$? -eq 1
+
 golden: setup  ## refresh golden files deliberately, then review the diff
 	DRAFTER_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q
 	$(BIN)/drafter spec-to-plan $(EXAMPLE)/SPEC.md --force

@@ -4,7 +4,8 @@ Each command lives in its own module and registers itself on `app`; modules impo
 libraries (LangChain, openai, vcrpy) inside the command body so `--help` stays fast.
 """
 
-from drafter.cli import draft as _draft  # noqa: F401  (registers commands)
+from drafter.cli import batch as _batch  # noqa: F401  (registers commands)
+from drafter.cli import draft as _draft  # noqa: F401
 from drafter.cli import init as _init  # noqa: F401
 from drafter.cli import rules as _rules  # noqa: F401
 from drafter.cli.app import app, main
