@@ -123,9 +123,9 @@ def test_a_miss_exits_3_naming_section_cassette_and_the_command(workdir: Path) -
     spec.write_text(spec.read_text("utf-8").replace("2 seconds", "3 seconds"), "utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DRAFTER_", "OPENAI_"))}
 
+    command = [sys.executable, "-m", "drafter", "spec-to-plan", str(spec), "--stdout"]
     result = subprocess.run(
-        [sys.executable, "-m", "drafter", "spec-to-plan", str(spec), "--stdout"]
-        + ["--model", "openai:fake", "--replay", str(cassette)],
+        [*command, "--model", "openai:fake", "--replay", str(cassette)],
         capture_output=True,
         text=True,
         env=env,

@@ -1,0 +1,116 @@
+"""The response cache: unchanged input asks the provider nothing; it stays out of cassettes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+
+from drafter.sections import SECTIONS
+from drafter.testing.fake_openai import FakeOpenAI
+from drafter.workflow import DraftRequest, DraftResult, spec_to_plan
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
+    server.reset()
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    return server
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> Path:
+    for name in ("SPEC.md", "constitution.md"):
+        (tmp_path / name).write_bytes((EXAMPLES / "csv-export" / name).read_bytes())
+    return tmp_path / "SPEC.md"
+
+
+def draft(spec: Path, fake: FakeOpenAI, **flags: object) -> tuple[DraftResult, int]:
+    """Draft `spec`; returns the result and the requests the server saw for it."""
+    before = fake.stats.requests
+    result = spec_to_plan(
+        DraftRequest(
+            spec_path=spec,
+            to_stdout=True,
+            settings_flags={
+                "model": "openai:fake",
+                "base_url": fake.base_url,
+                "cache_dir": spec.parent / ".drafter",
+            }
+            | flags,
+        )
+    )
+    return result, fake.stats.requests - before
+
+
+def test_a_second_run_on_unchanged_input_makes_no_call(spec: Path, fake: FakeOpenAI) -> None:
+    first, first_calls = draft(spec, fake)
+    second, second_calls = draft(spec, fake)
+
+    assert first_calls == len(SECTIONS)
+    assert second_calls == 0
+    assert second.usage.total.calls == 0
+    assert second.text == first.text
+    assert len(list((spec.parent / ".drafter" / "cache").rglob("*.json"))) == len(SECTIONS)
+
+
+def test_editing_one_requirement_asks_every_section_again(spec: Path, fake: FakeOpenAI) -> None:
+    """Every request carries the whole spec (the shared prompt prefix), so any edit to it
+    changes every section's request: the cache answers only byte-identical requests."""
+    draft(spec, fake)
+    spec.write_text(spec.read_text("utf-8").replace("under 2 seconds", "under 3 seconds"))
+
+    _, calls = draft(spec, fake)
+    _, again = draft(spec, fake)
+
+    assert calls == len(SECTIONS)
+    assert again == 0
+
+
+def test_model_settings_are_part_of_the_key(spec: Path, fake: FakeOpenAI) -> None:
+    draft(spec, fake)
+    _, calls = draft(spec, fake, temperature=0.5)
+    assert calls == len(SECTIONS)
+
+
+def test_no_cache_asks_again_and_writes_nothing(spec: Path, fake: FakeOpenAI) -> None:
+    _, first = draft(spec, fake, cache=False)
+    _, second = draft(spec, fake, cache=False)
+    assert first == second == len(SECTIONS)
+    assert not (spec.parent / ".drafter" / "cache").exists()
+
+
+def test_a_recording_run_asks_the_provider_despite_a_warm_cache(
+    spec: Path, fake: FakeOpenAI
+) -> None:
+    draft(spec, fake)
+    before = fake.stats.requests
+    spec_to_plan(
+        DraftRequest(
+            spec_path=spec,
+            to_stdout=True,
+            record=spec.parent / "c.yaml",
+            settings_flags={
+                "model": "openai:fake",
+                "base_url": fake.base_url,
+                "cache_dir": spec.parent / ".drafter",
+            },
+        )
+    )
+    assert fake.stats.requests - before == len(SECTIONS)
+
+
+def test_an_unreadable_entry_is_asked_again(spec: Path, fake: FakeOpenAI) -> None:
+    draft(spec, fake)
+    entries = sorted((spec.parent / ".drafter" / "cache").rglob("*.json"))
+    entries[0].write_text("{not json", "utf-8")
+    _, calls = draft(spec, fake)
+    assert calls == 1
