@@ -22,6 +22,7 @@ import bisect
 import contextlib
 import hashlib
 import json
+import signal
 import socket
 import sys
 import threading
@@ -30,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, Literal, cast, get_args
 
 from drafter.testing.schema_fill import SchemaError, check_strict, fill
@@ -617,6 +618,10 @@ def _read_json_file(path: str | Path) -> Any:
         raise ValueError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m drafter.testing.fake_openai",
@@ -643,6 +648,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fake_openai: {exc}", file=sys.stderr)
         return 2
     print(f"fake OpenAI server on {url}", flush=True)
+    # CI stops the server with SIGTERM: leave as quietly as on Ctrl-C, exit 0.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         fake.serve_forever()
     except KeyboardInterrupt:
