@@ -422,3 +422,20 @@ def test_subprocess_prints_its_url_and_serves() -> None:
         process.terminate()
     assert process.wait(timeout=5) == 0  # SIGTERM is a clean stop
     assert process.stderr is not None and process.stderr.read() == ""
+
+
+def test_faults_file_targets_schemas_and_repeats(tmp_path: Path) -> None:
+    faults = tmp_path / "faults.json"
+    spec = [{"fault": "refusal", "schema": "Thing", "times": 2}, {"fault": "length"}]
+    faults.write_text(json.dumps(spec))
+    with FakeOpenAI(faults=faults) as fake:
+        client = _client(fake)
+        plain = client.chat.completions.create(
+            model="fake", messages=[{"role": "user", "content": "hello"}]
+        )
+        assert plain.choices[0].finish_reason == "length"  # "*" is any request, served first
+        refused = [_ask(client).choices[0].message.refusal is not None for _ in range(3)]
+        assert refused == [True, True, False]
+        as_object = _ask(client, response_format={"type": "json_object"})
+        assert json.loads(as_object.choices[0].message.content or "") == {}
+        assert fake.stats.by_schema == {"(text)": 1, "Thing": 3, "(json_object)": 1}
