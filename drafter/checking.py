@@ -152,7 +152,7 @@ def check_plan(
         skip = range(compliance_lines.start, compliance_lines.end + 1)
         verdicts = {v.rule.id: v for v in report.verdicts}
         findings.extend(
-            _locate_verdict(f, verdicts[f.rule_id], read.plan, body, skip, rules)
+            _locate_verdict(f, verdicts[f.rule_id], read.plan, body, skip)
             if f.rule_id in verdicts
             else f
             for f in placed
@@ -198,7 +198,6 @@ def _stale(plan_path: Path, text: str, spec_path: Path) -> Finding:
 # --- locating ------------------------------------------------------------------------------------
 
 _QUOTED = re.compile(r"'([^']{4,}?)(?:\.\.\.)?'|\"([^\"]{4,}?)(?:\.\.\.)?\"")
-_DECLARED_LINE = re.compile(r"^drafter-rules line (\d+):")
 
 
 def _locate_verdict(
@@ -207,16 +206,9 @@ def _locate_verdict(
     plan: Plan,
     body: str,
     skip: range,
-    rules: Constitution | None,
 ) -> Finding:
     """Move a constitution rule's finding from the rule's row in the (computed) Compliance
-    Check to what its evidence names: a quoted plan text, an endpoint — or, for a broken
-    declared check, the constitution line of that check."""
-    declared = _DECLARED_LINE.match(verdict.evidence)
-    if declared and rules is not None:
-        return finding.model_copy(
-            update={"file": rules.path, "line": int(declared.group(1)), "col": 1}
-        )
+    Check to what its evidence names: a quoted plan text, or an endpoint."""
     needles = [a or b for a, b in _QUOTED.findall(verdict.evidence)]
     needles += [
         f"**{e.method} {e.path}**"
