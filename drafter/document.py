@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from drafter.errors import InputError, OverwriteRefused
+from drafter.errors import InputError
 from drafter.report import Finding
 
 # The seed template's section headings (H2, and the fixed H3s), in order. "Component N: X"
@@ -134,9 +134,9 @@ def _digest(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def with_trailer(body: str, inputs_digest: str) -> str:
+def with_trailer(body: str, inputs_digest: str, extra: dict[str, object] | None = None) -> str:
     """The plan text followed by the comment drafter uses to recognise its own output."""
-    meta = {"version": 1, "sha256": _digest(body), "inputs": inputs_digest}
+    meta = {"version": 1, **(extra or {}), "sha256": _digest(body), "inputs": inputs_digest}
     return f"{body}\n<!-- drafter: {json.dumps(meta, sort_keys=True)} -->\n"
 
 
@@ -158,8 +158,8 @@ def edited_by_hand(existing: str) -> bool:
     return meta is None or meta.get("sha256") != _digest(body)
 
 
-def check_writable(output: Path, spec_path: Path, force: bool) -> None:
-    """Refuse before any drafting work when the write would fail or lose data."""
+def check_writable(output: Path, spec_path: Path) -> None:
+    """Refuse before any drafting work when the write would fail or hit the wrong file."""
     if output.resolve() == spec_path.resolve():
         raise InputError(f"output {output} is the spec itself; choose another -o path")
     if output.is_dir():
@@ -169,16 +169,6 @@ def check_writable(output: Path, spec_path: Path, force: bool) -> None:
         raise InputError(f"output directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise InputError(f"output directory {parent} is not writable")
-    if output.exists() and not force:
-        try:
-            existing = output.read_text("utf-8")
-        except (OSError, UnicodeDecodeError):
-            existing = ""
-        if edited_by_hand(existing):
-            raise OverwriteRefused(
-                f"{output} was edited since drafter wrote it (or not written by drafter); "
-                "refusing to overwrite — use --force to replace it"
-            )
 
 
 def write_atomic(path: Path, text: str) -> None:

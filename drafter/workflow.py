@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drafter import config, constitution, document, spec
+from drafter import config, constitution, document, spec, update
 from drafter.compliance import check
 from drafter.drafting import Drafter, DraftInputs
 from drafter.drafting.offline import OFFLINE_NOTICE, OfflineDrafter
+from drafter.errors import OverwriteRefused
 from drafter.pipeline import draft_plan, options_for
 from drafter.plan import Plan
 from drafter.render import render
@@ -33,6 +34,7 @@ class DraftRequest:
     template: Path | None = None
     settings_flags: dict[str, Any] = field(default_factory=dict)
     allow_partial: bool = False  # write a plan even when sections could not be drafted
+    sections: tuple[str, ...] = ()  # redraft these even if unchanged or edited by hand
     record: Path | None = None  # cassette to record the provider traffic into
     replay: Path | None = None  # cassette to answer from, with no network
 
@@ -48,6 +50,7 @@ class DraftResult:
     drafter_name: str
     usage: Usage
     missing: tuple[str, ...]  # sections that could not be drafted (--allow-partial)
+    decisions: update.Decisions | None  # what an incremental run kept, reused, redrafted
 
 
 def load_inputs(
@@ -110,10 +113,21 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
     settings = config.load(request.spec_path.parent, flags)
     output = None if request.to_stdout else (request.output or request.spec_path.parent / "PLAN.md")
     inputs, warnings = load_inputs(request.spec_path, request.constitution_path, settings)
+    previous = None
     if output is not None:  # before drafting: an LLM run must not be wasted on a refused write
-        document.check_writable(output, request.spec_path, request.force)
+        document.check_writable(output, request.spec_path)
+        if output.exists() and not request.force:
+            previous = _previous_plan(output, request)
     with _traffic(request, settings):
-        drafter = make_drafter(settings)  # inside: a replayed run needs no key
+        drafter: Drafter = make_drafter(settings)  # inside: a replayed run needs no key
+        if previous is not None:
+            drafter = update.ReusingDrafter(
+                drafter,
+                previous.sections,
+                {name: entry.get("in", "") for name, entry in previous.recorded.items()},
+                previous.edited,
+                set(request.sections),
+            )
         outcome = draft_plan(
             inputs,
             drafter,
@@ -123,8 +137,17 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
         warnings.insert(0, OFFLINE_NOTICE)
     report = check(outcome.plan, inputs.spec, inputs.constitution)
     body = render(outcome.plan, report, inputs.spec, request.template)
-    findings = document.place(report.findings, body, output or Path("<stdout>"))
-    text = document.with_trailer(body, inputs_digest(inputs))
+    kept: set[str] = set()
+    problems = list(report.findings)
+    decisions = drafter.decisions if isinstance(drafter, update.ReusingDrafter) else None
+    if previous is not None and decisions is not None:
+        kept = previous.edited - set(request.sections)
+        body = update.splice(body, previous, kept)
+        changed = update.changed_requirements(previous.requirements, inputs.spec)
+        problems += update.stale_findings(decisions, changed)
+    findings = document.place(problems, body, output or Path("<stdout>"))
+    meta = update.trailer_meta(body, outcome.plan, inputs, previous, kept)
+    text = document.with_trailer(body, inputs_digest(inputs), meta)
     if output is not None:
         document.write_atomic(output, text)
     return DraftResult(
@@ -137,4 +160,18 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
         drafter_name=drafter.name,
         usage=outcome.usage,
         missing=outcome.missing,
+        decisions=decisions,
     )
+
+
+def _previous_plan(output: Path, request: DraftRequest) -> update.Previous | None:
+    """The existing plan to update in place; with a custom template drafter cannot read it
+    back, so an edited one is refused and an unedited one replaced."""
+    if request.template is None:
+        return update.load_previous(output)
+    if document.edited_by_hand(output.read_text("utf-8", errors="replace")):
+        raise OverwriteRefused(
+            f"{output} was edited since drafter wrote it; refusing to overwrite it — "
+            "use --force to replace it"
+        )
+    return None

@@ -57,16 +57,25 @@ def test_rerun_on_an_unedited_plan_overwrites_it(workdir: Path) -> None:
     assert drafter("spec-to-plan", str(workdir / "SPEC.md")).returncode == 0
 
 
-def test_hand_edited_plan_is_not_overwritten_without_force(workdir: Path) -> None:
+def test_hand_edits_survive_a_rerun_and_force_discards_them(workdir: Path) -> None:
     assert drafter("spec-to-plan", str(workdir / "SPEC.md")).returncode == 0
     plan = workdir / "PLAN.md"
     edited = plan.read_text("utf-8").replace("## Goal\n", "## Goal\n\nMy own words.\n", 1)
     plan.write_text(edited, "utf-8")
     result = drafter("spec-to-plan", str(workdir / "SPEC.md"))
-    assert_one_line_error(result, 2, "--force")
-    assert plan.read_text("utf-8") == edited
+    assert result.returncode == 0, result.stderr
+    assert "kept (edited by hand): goal" in result.stderr
+    assert "My own words." in plan.read_text("utf-8")
     assert drafter("spec-to-plan", str(workdir / "SPEC.md"), "--force").returncode == 0
     assert "My own words." not in plan.read_text("utf-8")
+
+
+def test_plan_without_drafter_comment_is_never_overwritten(workdir: Path) -> None:
+    plan = workdir / "PLAN.md"
+    plan.write_text("# My plan\n\nWritten by a person.\n", "utf-8")
+    result = drafter("spec-to-plan", str(workdir / "SPEC.md"))
+    assert_one_line_error(result, 2, "--force")
+    assert plan.read_text("utf-8") == "# My plan\n\nWritten by a person.\n"
 
 
 def test_json_summary(workdir: Path) -> None:

@@ -83,6 +83,14 @@ def spec_to_plan(
             help="Answer from this cassette instead of the provider: no network, no key.",
         ),
     ] = None,
+    section: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--section",
+            help="Redraft this section even if its "
+            "inputs are unchanged or it was edited (repeatable).",
+        ),
+    ] = None,
     allow_partial: Annotated[
         bool,
         typer.Option(
@@ -137,6 +145,7 @@ def spec_to_plan(
             record=record,
             replay=replay,
             allow_partial=allow_partial,
+            sections=_section_names(section),
             settings_flags={
                 "model": model,
                 "base_url": base_url,
@@ -148,6 +157,11 @@ def spec_to_plan(
             },
         )
     )
+    _report(result, as_json=as_json, to_stdout=stdout)
+
+
+def _report(result: Any, *, as_json: bool, to_stdout: bool) -> None:
+    """Warnings, findings and what was written on stderr; exit 1 on a MUST failure."""
     for warning in result.warnings:
         print(f"drafter: warning: {warning}", file=sys.stderr)
     if result.missing:
@@ -155,11 +169,13 @@ def spec_to_plan(
               "in the plan)", file=sys.stderr)  # fmt: skip
     if result.usage.total.calls:
         _print_usage(result.usage)
+    if result.decisions is not None:
+        _print_decisions(result.decisions)
     for finding in result.findings:
         print(finding.format(), file=sys.stderr)
     if as_json:
         print(json.dumps(_summary(result), indent=2, ensure_ascii=False))
-    elif stdout:
+    elif to_stdout:
         sys.stdout.write(result.text)
     elif result.output is not None:
         counts = {
@@ -191,7 +207,35 @@ def _summary(result: Any) -> dict[str, Any]:
         ],
         "usage": result.usage.model_dump(mode="json"),
         "missing": list(result.missing),
+        "update": None
+        if result.decisions is None
+        else {
+            "kept": result.decisions.kept,
+            "redrafted": result.decisions.redrafted,
+            "unchanged": result.decisions.reused,
+            "stale": result.decisions.stale,
+        },
     }
+
+
+def _section_names(names: list[str] | None) -> tuple[str, ...]:
+    from drafter.sections import BY_NAME
+
+    for name in names or ():
+        if name not in BY_NAME:
+            raise InputError(f"unknown section {name!r}; choose from {', '.join(BY_NAME)}")
+    return tuple(names or ())
+
+
+def _print_decisions(decisions: Any) -> None:
+    """What an update did to each section, one line per kind."""
+    for label, names in (
+        ("kept (edited by hand)", decisions.kept),
+        ("redrafted", decisions.redrafted),
+        ("unchanged", decisions.reused),
+    ):
+        if names:
+            print(f"drafter: {label}: {', '.join(names)}", file=sys.stderr)
 
 
 def _print_usage(usage: Any) -> None:
@@ -228,3 +272,53 @@ def schema(
     if section not in BY_NAME:
         raise fail(f"unknown section {section!r}; choose from {', '.join(BY_NAME)}", 2)
     sys.stdout.write(plan.schema_text(BY_NAME[section].model))
+
+
+@app.command("update")
+def update_plan(
+    plan: Annotated[Path, typer.Argument(help="A PLAN.md drafter wrote.", show_default=False)],
+    section: Annotated[
+        list[str] | None,
+        typer.Option("--section", help="Redraft this section too (repeatable)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Redraft every section, discarding hand edits.")
+    ] = False,
+    constitution: Annotated[
+        Path | None, typer.Option("-c", "--constitution", help="Constitution file.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="provider:name.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint.")
+    ] = None,
+) -> None:
+    """Redraft what changed in the spec since PLAN.md was drafted, keeping hand edits.
+
+    Sections a person edited are kept byte for byte (reported stale when their inputs
+    changed); sections whose inputs are unchanged are not redrafted. The spec is the one
+    named in the plan's drafter comment. Exit codes as for spec-to-plan.
+    """
+    from drafter import document
+    from drafter.workflow import DraftRequest
+    from drafter.workflow import spec_to_plan as run
+
+    if not plan.is_file():
+        raise InputError(f"plan {plan} not found")
+    _, meta = document.split_trailer(plan.read_text("utf-8", errors="replace"))
+    spec_name = meta.get("spec") if meta else None
+    if not isinstance(spec_name, str):
+        raise InputError(
+            f"{plan} has no drafter comment naming its spec; run "
+            "`drafter spec-to-plan SPEC.md -o PLAN.md` instead"
+        )
+    result = run(
+        DraftRequest(
+            spec_path=plan.parent / spec_name,
+            constitution_path=constitution,
+            output=plan,
+            force=force,
+            sections=_section_names(section),
+            settings_flags={"model": model, "base_url": base_url},
+        )
+    )
+    _report(result, as_json=False, to_stdout=False)
