@@ -180,7 +180,9 @@ def test_values_that_collide_with_the_markup_read_back_exactly() -> None:
     assert result.findings == ()
     assert result.plan is not None
     assert render(result.plan, report, spec) == text
-    migration = result.plan.database.database.migrations[0]  # type: ignore[union-attr]
+    database = result.plan.database.database
+    assert database is not None
+    migration = database.migrations[0]
     assert migration.up == "CREATE TABLE items (id BIGINT);\n\nCREATE INDEX i ON items (id);"
     assert result.plan.architecture.nodes[0].label == 'The "user"; a person'
     assert result.plan.architecture.stack[0].component == "A | B"
