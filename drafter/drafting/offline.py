@@ -176,11 +176,6 @@ def _named_test_paths(facts: Facts) -> list[str]:
     return [path for path in facts.spec.named_paths if _TEST_PATH.search(path)]
 
 
-def _mentions_path(requirement: Requirement, path: str) -> bool:
-    stem = path.rsplit("/", 1)[-1].split(".")[0]
-    return mentions(requirement.text, stem)
-
-
 # --- Goal --------------------------------------------------------------------------------------
 
 
@@ -308,25 +303,26 @@ def components(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.ComponentsSection:
     named = _named_source_paths(facts)
+    placement = _placement(facts, named)
     result: list[p.Component] = []
-    unplaced_named = list(named)
     for component in facts.components:
-        symbols = [_symbol(r, facts) for r in component.requirements]
-        requirement_ids = [r.id for r in component.requirements]
-        modified: list[p.ModifiedFile] = []
-        for path in named:
-            related = [r for r in component.requirements if _mentions_path(r, path)]
-            if related and path in unplaced_named:
-                unplaced_named.remove(path)
-                modified.append(_modified_file(path, related))
+        on_named: dict[str, list[Requirement]] = {}
+        elsewhere: list[Requirement] = []
+        for requirement in component.requirements:
+            path = placement.get(requirement.id)
+            if path is None:
+                elsewhere.append(requirement)
+            else:
+                on_named.setdefault(path, []).append(requirement)
+        modified = [_modified_file(path, related) for path, related in on_named.items()]
         new_files = []
-        if not (modified and not facts.spec.stories):
+        if elsewhere or not modified:
             new_files.append(
                 p.NewFile(
                     path=_source_path(facts, component),
                     purpose=_component_purpose(component),
-                    symbols=symbols,
-                    requirement_ids=requirement_ids,
+                    symbols=[_symbol(r, facts) for r in elsewhere],
+                    requirement_ids=[r.id for r in elsewhere],
                     proposed=True,
                 )
             )
@@ -338,10 +334,20 @@ def components(
                 modified_files=modified,
             )
         )
-    if unplaced_named and result:  # files the spec names but no requirement mentions
-        first = facts.components[0]
+    untouched = [path for path in named if path not in placement.values()]
+    if untouched and result:  # named by the spec, but no requirement says what changes there
         result[0].modified_files.extend(
-            _modified_file(path, first.requirements) for path in unplaced_named
+            p.ModifiedFile(
+                path=path,
+                changes=[
+                    p.FileChange(
+                        description="apply the changes the spec describes for this file",
+                        requirement_ids=[],
+                    )
+                ],
+                proposed=False,
+            )
+            for path in untouched
         )
     if facts.spec.entities:
         result.append(_data_model_component(facts))
@@ -351,6 +357,28 @@ def components(
         else []
     )
     return p.ComponentsSection(components=result, reviews=reviews)
+
+
+def _placement(facts: Facts, named: list[str]) -> dict[str, str]:
+    """Requirement ID → the spec-named file it most likely changes, by shared words with the
+    file's name (`Neo4jJobStore.ts` → neo4j, job, store). A spec without user stories (an
+    OpenSpec change) lists exactly the files it touches, so every requirement lands on one."""
+    if not named:
+        return {}
+    path_words = {path: set(words(_split_camel(path.rsplit("/", 1)[-1]))) for path in named}
+    placement = {}
+    for requirement in facts.spec.requirements:
+        if requirement.kind == "success":
+            continue
+        requirement_words = set(words(requirement.text))
+        best = max(named, key=lambda path: len(path_words[path] & requirement_words))
+        if path_words[best] & requirement_words or not facts.spec.stories:
+            placement[requirement.id] = best
+    return placement
+
+
+def _split_camel(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.split(".")[0]).replace("_", " ")
 
 
 def _component_purpose(component: ComponentPlan) -> str:
@@ -527,6 +555,14 @@ def testing(
                 e2e.append(case)
             else:
                 cases.append(case)
+            if requirement.delta == "modified":  # what the change keeps must keep working
+                cases.append(
+                    p.TestCase(
+                        description=f"Regression: the behaviour of {requirement.id} that this "
+                        "change keeps still holds",
+                        requirement_ids=[requirement.id],
+                    )
+                )
     integration = [
         p.TestCase(
             description=_scenario_text(s.given, s.when, s.then, s.text), requirement_ids=[s.id]
@@ -581,6 +617,8 @@ def testing(
 
 
 def _case_text(requirement: Requirement) -> str:
+    if requirement.delta == "removed":
+        return f"The removed behaviour is gone: {short(requirement.text, 150)}"
     if requirement.ears == "if":
         return f"Rejects / recovers as specified: {short(requirement.text, 150)}"
     return f"Verify: {short(requirement.text, 150)}"
@@ -599,6 +637,13 @@ def _scenario_text(given: str | None, when: str | None, then: str | None, text: 
 
 # --- Implementation steps ----------------------------------------------------------------------
 
+# OpenSpec deltas: what a step does to the requirement's behaviour.
+_DELTA_VERBS = {
+    "added": "Implement",
+    "modified": "Change",
+    "removed": "Remove",
+    "renamed": "Rename",
+}
 _DAYS_PER_REQUIREMENT = 0.5
 _DAYS_PER_TEST_STEP = 0.25
 
@@ -639,7 +684,10 @@ def steps(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) 
             if facts.test_first:
                 phase_steps.append(test_step)
             phase_steps += [
-                p.Step(description=f"Implement: {short(r.text, 120)}", requirement_ids=[r.id])
+                p.Step(
+                    description=f"{_DELTA_VERBS[r.delta or 'added']}: {short(r.text, 120)}",
+                    requirement_ids=[r.id],
+                )
                 for r in component.requirements
             ]
             if not facts.test_first:
