@@ -439,3 +439,35 @@ def test_faults_file_targets_schemas_and_repeats(tmp_path: Path) -> None:
         as_object = _ask(client, response_format={"type": "json_object"})
         assert json.loads(as_object.choices[0].message.content or "") == {}
         assert fake.stats.by_schema == {"(text)": 1, "Thing": 3, "(json_object)": 1}
+
+
+def test_clarification_markers_become_open_issues(fake: FakeOpenAI) -> None:
+    spec = (
+        "# Spec\n\n```js\nx\n```\n"
+        "- **FR-006**: delete after 7 days [NEEDS CLARIFICATION: long enough?]"
+    )
+    prompt = f"Cite each `[NEEDS CLARIFICATION: ...]` marker.\n\n````markdown\n{spec}\n````\n"
+    issues = _structured(fake, plan.OpenIssuesSection).invoke(prompt)["parsed"].issues
+    assert [(i.source, "long enough?" in i.text) for i in issues] == [("spec line 6, FR-006", True)]
+    assert spec.split("\n")[5].startswith("- **FR-006**")  # line 6 of the fenced spec
+
+
+def test_cross_section_rules_hold_for_default_answers(fake: FakeOpenAI) -> None:
+    from drafter.verdicts import is_test_step
+
+    steps = _structured(fake, plan.StepsSection).invoke(PROMPT)["parsed"]
+    first = steps.phases[0].steps[0]
+    assert is_test_step(steps.phases[0].name, first.description)
+    assert set(first.requirement_ids) == set(IDS)  # every ID is tested before any code step
+    assert not any(is_test_step(p.name, s.description) for p in steps.phases for s in p.steps[1:])
+
+    api = _structured(fake, plan.ApiSection).invoke(PROMPT)["parsed"]
+    testing = _structured(fake, plan.TestingSection).invoke(PROMPT)["parsed"]
+    integration = {
+        i
+        for s in testing.suites
+        if s.level == "integration"
+        for c in s.cases
+        for i in c.requirement_ids
+    }
+    assert all(set(e.requirement_ids) <= integration for e in api.endpoints)

@@ -52,9 +52,45 @@ _UNSUPPORTED = (
 )
 
 
+_MARKER = re.compile(r"\[NEEDS CLARIFICATION:?\s*([^\]\n]*)\]")
+_FENCE = re.compile(r"^\s*(`{3,})")
+
+
 def find_ids(text: str) -> list[str]:
     """Requirement IDs in `text`, each once, in order of first appearance."""
     return list(dict.fromkeys(m.group(0) for m in ID_PATTERN.finditer(text)))
+
+
+@dataclass(frozen=True)
+class Clarification:
+    """A `[NEEDS CLARIFICATION: ...]` marker found in the prompt."""
+
+    text: str
+    line: int | None  # line in the fenced document it sits in, when a fence encloses it
+    requirement_id: str | None  # the last ID before it on its line
+
+
+def find_clarifications(prompt: str) -> list[Clarification]:
+    """Clarification markers in `prompt`, each once (a marker with only dots is an example)."""
+    found: dict[str, Clarification] = {}
+    fence: tuple[int, int] | None = None  # (backtick count, index) of the open fence
+    for index, line in enumerate(prompt.split("\n")):
+        ticks = _FENCE.match(line)
+        if fence is None and ticks:
+            fence = (len(ticks.group(1)), index)
+            continue
+        if fence is not None and ticks and not line.strip().strip("`"):
+            if len(ticks.group(1)) >= fence[0]:  # a shorter run is content (CommonMark)
+                fence = None
+            continue
+        for match in _MARKER.finditer(line):
+            text = match.group(1).strip()
+            if text.strip(".…") and text not in found:
+                ids = find_ids(line[: match.start()])
+                found[text] = Clarification(
+                    text, index - fence[1] if fence else None, ids[-1] if ids else None
+                )
+    return list(found.values())
 
 
 class SchemaError(ValueError):
@@ -174,9 +210,10 @@ class _Fill:
 
     root: JsonSchema
     requirement_ids: list[str]
+    clarifications: list[Clarification]
     counts: Counter[str] = field(default_factory=Counter)
     node_ids: list[str] = field(default_factory=list)
-    id_lists: int = 0
+    id_lists: int = 0  # requirement_ids lists filled so far in the current top-level item
 
     def next(self, key: str) -> int:
         self.counts[key] += 1
@@ -198,7 +235,9 @@ class _Fill:
 
 def fill(schema: JsonSchema, prompt: str) -> Any:
     """A deterministic object valid against `schema`, tracing the IDs found in `prompt`."""
-    state = _Fill(root=schema, requirement_ids=find_ids(prompt))
+    state = _Fill(
+        root=schema, requirement_ids=find_ids(prompt), clarifications=find_clarifications(prompt)
+    )
     return _value(state, schema, name="", parent="", siblings={}, depth=0)
 
 
@@ -281,25 +320,46 @@ def _array(state: _Fill, node: JsonSchema, *, name: str, depth: int) -> list[Any
     items: JsonSchema = node.get("items", {})
     if name == "requirement_ids":
         return _trace(state)
+    if name == "issues" and state.clarifications:
+        return [_issue(state, items, note, depth) for note in state.clarifications]
     # Reviews are what a drafter could not decide; a happy-path answer has none.
     wanted = 0 if name == "reviews" else 2 if depth <= 2 or _has_node_ids(state, node) else 1
     low = int(node.get("minItems", 0))
     high = int(node.get("maxItems", wanted))
-    count = max(low, min(wanted, high))
-    return [
-        _value(state, items, name=name, parent=name, siblings={}, depth=depth) for _ in range(count)
-    ]
+    values = []
+    for _ in range(max(low, min(wanted, high))):
+        if depth == 1:
+            # Each item of a top-level list starts over: its first ID list carries every ID,
+            # so cross-section rules (every endpoint has an integration test of its IDs,
+            # tests before code) hold whichever items they compare.
+            state.id_lists = 0
+        values.append(_value(state, items, name=name, parent=name, siblings={}, depth=depth))
+    return values
 
 
 def _trace(state: _Fill) -> list[str]:
-    """All IDs on the first list, then one each, so every ID is traced at least once."""
+    """All IDs on the first list of an item, then one each: every ID is traced somewhere."""
     ids = state.requirement_ids
     state.id_lists += 1
     if not ids:
         return []
     if state.id_lists == 1:
         return list(ids)
-    return [ids[(state.id_lists - 2) % len(ids)]]
+    return [ids[(state.next("trace") - 1) % len(ids)]]
+
+
+def _issue(state: _Fill, items: JsonSchema, note: Clarification, depth: int) -> Any:
+    """An open issue carrying a clarification marker, citing its line and requirement."""
+    issue = _value(state, items, name="issues", parent="issues", siblings={}, depth=depth)
+    if not isinstance(issue, dict):
+        return issue
+    parts = [f"spec line {note.line}" if note.line else None, note.requirement_id]
+    where = ", ".join(part for part in parts if part)
+    if "text" in issue:
+        issue["text"] = f"Needs clarification ({where or 'spec'}): {note.text}"
+    if "source" in issue and where:
+        issue["source"] = where
+    return issue
 
 
 def _string(
@@ -335,6 +395,9 @@ def _string(
         return f"DROP TABLE workflow_item_{k};"
     if name == "name":
         return _NAMES.get(parent, "Workflow {k}").format(k=k)
+    if name == "description" and parent == "steps" and k == 1:
+        # Constitutions commonly demand tests first; the first step carries every ID.
+        return "Write failing unit and integration tests for workflow 1 before its code."
     phrase = _PHRASES.get(name)
     if phrase is None:
         words = name.replace("_", " ").strip() or "value"
