@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import time
@@ -471,3 +472,19 @@ def test_cross_section_rules_hold_for_default_answers(fake: FakeOpenAI) -> None:
         for i in c.requirement_ids
     }
     assert all(set(e.requirement_ids) <= integration for e in api.endpoints)
+
+
+@pytest.mark.parametrize(
+    ("spec", "complaint"),
+    [
+        ({"fault": "status", "status": 200}, "HTTP error code"),
+        ({"fault": "status", "retry_after": "soon"}, "retry_after must be a number"),
+        ({"fault": "delay", "seconds": -1}, "seconds must be a number"),
+        ({"fault": "refusal", "refusal": 3}, "refusal must be a string"),
+        ({"fault": "drop", "times": 0}, "times must be a positive integer"),
+        ({"fault": "drop", "after": 1}, "unknown key(s) after"),
+    ],
+)
+def test_bad_fault_specs_are_refused_up_front(spec: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(complaint)):
+        FakeOpenAI(faults=[spec])

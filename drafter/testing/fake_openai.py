@@ -77,6 +77,14 @@ class Fault:
             raise ValueError(f"fault {kind!r}: status must be an HTTP error code (400-599)")
         if not isinstance(fault.times, int) or fault.times < 1:
             raise ValueError(f"fault {kind!r}: times must be a positive integer")
+        numbers = {"seconds": fault.seconds, "retry_after": fault.retry_after or 0}
+        for key, number in numbers.items():
+            if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
+                raise ValueError(f"fault {kind!r}: {key} must be a number of seconds")
+        texts = {"content": fault.content or "", "refusal": fault.refusal}
+        for key, text in {**texts, "message": fault.message or ""}.items():
+            if not isinstance(text, str):
+                raise ValueError(f"fault {kind!r}: {key} must be a string")
         return fault
 
 
@@ -321,7 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
+        except ConnectionError:
             self.close_connection = True  # the client gave up (e.g. timed out): nothing to do
 
     def _read_json(self) -> Any:
@@ -357,6 +365,10 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _RequestError(404, f"Unknown request URL: POST {self.path}.")
         except _RequestError as exc:
             self._send(exc.status, _error_body(exc.status, str(exc), exc.param))
+        except Exception as exc:
+            # A bug here should reach the test that met it as an HTTP 500 it can read,
+            # not as a dropped connection and a traceback on the server's stderr.
+            self._send(500, _error_body(500, f"fake server error: {exc!r}"))
 
     # --- completions --------------------------------------------------------------------
 
