@@ -159,7 +159,7 @@ def check_plan(
         )
         rows = traceability(read.plan, spec)
     if trailer is not None and trailer.get("inputs") != inputs_digest(inputs):
-        findings.append(_stale(plan_path, text, spec_path))
+        findings.extend(_stale(plan_path, text, body, trailer, spec))
     diagnostics = tuple(
         Diagnostic(
             finding=f.model_copy(update={"file": shown(f.file or plan_path)}),
@@ -182,17 +182,58 @@ def check_plan(
     )
 
 
-def _stale(plan_path: Path, text: str, spec_path: Path) -> Finding:
-    return Finding(
-        rule_id=STALE_RULE,
-        severity="warning",
-        message=(
-            f"{spec_path.name} or the constitution changed since this plan was drafted; "
-            "review the plan against the changes or re-draft it with drafter spec-to-plan"
-        ),
-        file=plan_path,
-        line=len(text.splitlines()),
-    )
+def _stale(
+    plan_path: Path, text: str, body: str, trailer: dict[str, object], spec: Spec
+) -> list[Finding]:
+    """DR-STALE: one warning per requirement added, removed or reworded since drafting (at
+    the first plan line tagged with it), or one for the whole plan when the trailer records
+    no requirements or the change lies elsewhere (spec prose, the constitution)."""
+    from drafter.update import changed_requirements
+
+    last_line = len(text.splitlines())
+    recorded = trailer.get("requirements")
+    changed = changed_requirements(recorded, spec) if isinstance(recorded, dict) else []
+    if not changed:
+        return [
+            Finding(
+                rule_id=STALE_RULE,
+                severity="warning",
+                message=(
+                    f"{spec.path.name} or the constitution changed since this plan was drafted; "
+                    "review the plan against the changes or re-draft it with drafter spec-to-plan"
+                ),
+                file=plan_path,
+                line=last_line,
+            )
+        ]
+    before = set(recorded) if isinstance(recorded, dict) else set()
+    now = {r.id for r in spec.requirements}
+    lines = body.splitlines()
+    findings = []
+    for rid in changed:
+        since = "since this plan was drafted"
+        if rid not in before:
+            what = f"{rid} is new in {spec.path.name} {since}; plan steps and tests for it"
+        elif rid not in now:
+            what = f"{rid} was removed from {spec.path.name} {since}; drop or retag its items"
+        else:
+            what = f"{rid} was reworded in {spec.path.name} {since}; review the items tagged {rid}"
+        tag = re.compile(rf"[\[ ]{re.escape(rid)}[\],]")
+        line, col = next(
+            ((n, m.start() + 2) for n, row in enumerate(lines, 1) if (m := tag.search(row))),
+            (last_line, 1),
+        )
+        findings.append(
+            Finding(
+                rule_id=STALE_RULE,
+                severity="warning",
+                message=what,
+                file=plan_path,
+                line=line,
+                col=col,
+            )
+        )
+    return findings
 
 
 # --- locating ------------------------------------------------------------------------------------
@@ -239,7 +280,7 @@ def _related(finding: Finding, spec: Spec, rules: Constitution | None) -> tuple[
             related.append(
                 Location(file=rules.path, line=rule.line, message="the rule is stated here")
             )
-    if finding.rule_id in ("DR003", "DR008"):
+    if finding.rule_id in ("DR003", "DR008", STALE_RULE):
         defined = _definitions(spec)
         for token in dict.fromkeys(_ID_TOKEN.findall(finding.message)):
             if token in defined:
@@ -249,8 +290,6 @@ def _related(finding: Finding, spec: Spec, rules: Constitution | None) -> tuple[
         related.append(
             Location(file=spec.path, line=int(marker.group(1)), message="the clarification is here")
         )
-    if finding.rule_id == STALE_RULE:
-        related.append(Location(file=spec.path, line=1, message="the spec, changed since"))
     return tuple(related)
 
 

@@ -187,16 +187,34 @@ def test_json_carries_findings_verdicts_and_the_traceability_matrix(example: Pat
     assert fr4["files"] == ["src/csv_export_reading/export_list_once.py"]
 
 
-def test_a_spec_changed_since_drafting_gives_dr_stale(example: Path) -> None:
+def test_a_spec_changed_outside_its_requirements_gives_one_dr_stale(example: Path) -> None:
     spec = example / "SPEC.md"
     spec.write_text(spec.read_text("utf-8") + "\nOne more line.\n", "utf-8")
     run = _drafter("check", "PLAN.md", cwd=example)
     assert run.returncode == 0  # a warning, not a failed MUST rule
-    stale = [m for m in _findings(run.stdout) if m.group(5) == "DR-STALE"]
-    assert [m.group(4) for m in stale] == ["warning", "note"]  # the finding and its spec line
+    [stale] = [m for m in _findings(run.stdout) if m.group(5) == "DR-STALE"]
+    assert stale.group(4) == "warning"
     plan_lines = (example / "PLAN.md").read_text("utf-8").splitlines()
-    assert plan_lines[int(stale[0].group(2)) - 1].startswith("<!-- drafter:")
-    assert "changed since this plan was drafted" in stale[0].group(6)
+    assert plan_lines[int(stale.group(2)) - 1].startswith("<!-- drafter:")
+    assert "changed since this plan was drafted" in stale.group(6)
+
+
+def test_a_reworded_requirement_is_stale_where_the_plan_first_cites_it(example: Path) -> None:
+    spec = example / "SPEC.md"
+    text = spec.read_text("utf-8")
+    assert "after 7 days" in text
+    spec.write_text(text.replace("after 7 days", "after 14 days"), "utf-8")
+    result = check_plan(example / "PLAN.md")
+    [stale] = [d for d in result.diagnostics if d.finding.rule_id == "DR-STALE"]
+    assert stale.finding.message.startswith("FR-006 was reworded")
+    plan_lines = (example / "PLAN.md").read_text("utf-8").splitlines()
+    first_citing = next(
+        i for i, line in enumerate(plan_lines, 1) if "FR-006]" in line or "FR-006," in line
+    )
+    assert stale.finding.line == first_citing
+    assert plan_lines[first_citing - 1][stale.finding.col - 1 :].startswith("FR-006")
+    [note] = stale.related
+    assert "after 14 days" in spec.read_text("utf-8").splitlines()[note.line - 1]
 
 
 def test_a_plan_without_trailer_is_not_stale(example: Path) -> None:
