@@ -47,7 +47,7 @@ def to_sarif(result: CheckResult, cwd: Path) -> dict[str, Any]:
                         "rules": descriptors,
                     }
                 },
-                "originalUriBaseIds": {_ROOT: {"uri": root.as_uri() + "/"}},
+                "originalUriBaseIds": {_ROOT: {"uri": root.as_uri().rstrip("/") + "/"}},
                 "columnKind": "unicodeCodePoints",
                 "invocations": [{"executionSuccessful": True}],
                 "results": results,
