@@ -6,9 +6,10 @@ reader who must fix them: the model in the repair loop, the person in the editor
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -262,12 +263,47 @@ def structural_findings(plan: p.Plan, spec: Spec) -> list[Finding]:
     return findings
 
 
-def check(plan: p.Plan, spec: Spec, constitution: Constitution | None) -> Report:
-    """Check a plan against the structural rules and the constitution's rules."""
+# Decides the rules the checks left undecided (the LLM judge, drafter/judge.py): takes every
+# verdict and the plan, returns the verdicts with those rules judged.
+RuleJudge = Callable[[list[Verdict], p.Plan], Awaitable[list[Verdict]]]
+
+
+def check(
+    plan: p.Plan,
+    spec: Spec,
+    constitution: Constitution | None,
+    rule_judge: RuleJudge | None = None,
+) -> Report:
+    """Check a plan against the structural rules and the constitution's rules.
+
+    Without `rule_judge`, a rule no check decides stays `needs_review`.
+    """
+    if rule_judge is not None:
+        return asyncio.run(acheck(plan, spec, constitution, rule_judge))
     from drafter.verdicts import judge
 
-    findings = structural_findings(plan, spec)
+    return _report(plan, spec, constitution, judge(constitution, plan, spec))
+
+
+async def acheck(
+    plan: p.Plan,
+    spec: Spec,
+    constitution: Constitution | None,
+    rule_judge: RuleJudge | None = None,
+) -> Report:
+    """`check` for callers that already run an event loop."""
+    from drafter.verdicts import judge
+
     verdicts = judge(constitution, plan, spec)
+    if rule_judge is not None:
+        verdicts = await rule_judge(verdicts, plan)
+    return _report(plan, spec, constitution, verdicts)
+
+
+def _report(
+    plan: p.Plan, spec: Spec, constitution: Constitution | None, verdicts: list[Verdict]
+) -> Report:
+    findings = structural_findings(plan, spec)
     findings.extend(_verdict_findings(verdicts))
     warnings = list(constitution.warnings) if constitution else []
     return Report(

@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -24,10 +24,11 @@ from pydantic import BaseModel, ValidationError
 
 from drafter import plan as p
 from drafter import prompts, usage
-from drafter.compliance import validate_section
+from drafter.compliance import RuleJudge, validate_section
 from drafter.config import Settings
 from drafter.drafting import AnswerInvalid, Drafter, DraftInputs
 from drafter.errors import DrafterError, ProviderError
+from drafter.report import Report
 from drafter.sections import BY_NAME, SECTIONS, Section, levels
 
 
@@ -43,6 +44,11 @@ class PipelineOptions:
     # Fill sections that could not be drafted with an empty one carrying a review item,
     # instead of failing.
     allow_partial: bool = False
+    # Check the drafted plan and redraft the sections its MUST failures concern, with the
+    # failures as feedback, at most `repair_attempts` rounds (LLM runs).
+    repair_rules: bool = False
+    # Decides the rules no check can (the LLM judge); its calls are the usage row "judge".
+    judge: RuleJudge | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class DraftOutcome:
     plan: p.Plan
     usage: usage.Usage
     missing: tuple[str, ...] = ()  # sections filled by `empty_section`
+    report: Report | None = None  # the check of the final plan, when `repair_rules` ran it
 
 
 def options_for(
@@ -58,12 +65,16 @@ def options_for(
     """Options for a run with `settings`: LLM runs validate and keep partial sections."""
     llm = settings.model is not None
     keep = llm and settings.cache
+    from drafter.judge import LLMJudge  # cheap: it imports LangChain only when it calls
+
     return PipelineOptions(
         max_concurrency=settings.max_concurrency,
         repair_attempts=settings.repair_attempts,
         validate=llm,
         partial_dir=partial_dir(settings.cache_dir, inputs, drafter.name) if keep else None,
         allow_partial=allow_partial,
+        repair_rules=llm,
+        judge=LLMJudge(settings, inputs) if llm else None,
     )
 
 
@@ -104,12 +115,19 @@ async def adraft_plan(
         name: empty_section(BY_NAME[name], str(r)) if isinstance(r, DrafterError) else r
         for name, r in results.items()
     }
+    report = None
+    if options.repair_rules:
+        from drafter.rule_repair import repair
+
+        rounds = 0 if failures else options.repair_attempts  # empty sections: nothing to fix
+        report = await repair(inputs, drafter, options, drafted, records, rounds)
     outcome = DraftOutcome(
         plan=assemble(inputs, drafted),
         usage=usage.Usage.build(
             drafter.name, len(levels()), time.perf_counter() - started, list(records.values())
         ),
         missing=tuple(failures),
+        report=report,
     )
     if options.partial_dir is not None and not failures:
         shutil.rmtree(options.partial_dir, ignore_errors=True)
@@ -120,20 +138,33 @@ class _Blocked(DrafterError):
     """A section not drafted because a section it depends on could not be."""
 
 
+@dataclass(frozen=True)
+class Redo:
+    """A second pass over drafted sections: redraft `sections`, with `feedback` for some."""
+
+    drafted: Mapping[str, BaseModel]
+    feedback: Mapping[str, Sequence[str]]
+    sections: set[str]
+
+
 async def draft_sections(
     inputs: DraftInputs,
     drafter: Drafter,
     options: PipelineOptions,
     records: dict[str, usage.SectionUsage],
+    redo: Redo | None = None,
 ) -> dict[str, BaseModel | DrafterError]:
     """Draft every section; each starts as soon as the sections it depends on are done.
 
-    Returns each section's model, or the `DrafterError` that stopped it.
+    Returns each section's model, or the `DrafterError` that stopped it. With `redo`, only
+    its sections are drafted (never taken from `partial_dir`); the others are as drafted.
     """
     limit = asyncio.Semaphore(options.max_concurrency)
     tasks: dict[str, asyncio.Task[BaseModel]] = {}
 
     async def run(section: Section) -> BaseModel:
+        if redo is not None and section.name not in redo.sections:
+            return redo.drafted[section.name]
         upstream: dict[str, BaseModel] = {}
         for dep in section.depends_on:
             try:
@@ -143,16 +174,19 @@ async def draft_sections(
                     f"it depends on section {dep}, which could not be drafted"
                 ) from error
         record = records[section.name]
-        kept = _load_kept(section, options.partial_dir)
+        kept = None if redo is not None else _load_kept(section, options.partial_dir)
         if kept is not None:
             record.resumed = True
             return kept
         usage.make_current(record)  # this task's own context: concurrent sections never mix
         started = time.perf_counter()
+        feedback = redo.feedback.get(section.name, ()) if redo is not None else ()
         try:
-            drafted = await _draft_valid(section, inputs, upstream, drafter, options, limit, record)
+            drafted = await _draft_valid(
+                section, inputs, upstream, drafter, options, limit, record, feedback
+            )
         finally:
-            record.wall_s = time.perf_counter() - started
+            record.wall_s += time.perf_counter() - started
         _keep(section, drafted, options.partial_dir)
         return drafted
 
@@ -176,11 +210,15 @@ async def _draft_valid(
     options: PipelineOptions,
     limit: asyncio.Semaphore,
     record: usage.SectionUsage,
+    feedback: Sequence[str] = (),
 ) -> BaseModel:
-    """Draft `section`, re-asking with the errors up to `options.repair_attempts` times."""
-    errors: Sequence[str] = ()
+    """Draft `section`, re-asking with the errors up to `options.repair_attempts` times.
+
+    `feedback` (a rule repair's) makes the first call a repair too.
+    """
+    errors: Sequence[str] = feedback
     for attempt in range(options.repair_attempts + 1):
-        if attempt:
+        if attempt or errors:
             record.repairs += 1
         try:
             async with limit:

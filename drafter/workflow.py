@@ -135,7 +135,9 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
         )
     if drafter.name == "offline":
         warnings.insert(0, OFFLINE_NOTICE)
-    report = check(outcome.plan, inputs.spec, inputs.constitution)
+    report = outcome.report  # LLM runs: checked, judged and repaired in the pipeline
+    if report is None:
+        report = check(outcome.plan, inputs.spec, inputs.constitution)
     body = render(outcome.plan, report, inputs.spec, request.template)
     kept: set[str] = set()
     problems = list(report.findings)
