@@ -159,18 +159,30 @@ def test_one_call_per_batch_with_the_drafting_prefix(
     assert {v.value for v in report.verdicts} == {"needs_review"}
 
 
+@pytest.mark.parametrize(
+    ("fault", "cause"),
+    [
+        ({"fault": "status", "status": 400, "message": "overloaded"}, "HTTP 400: overloaded"),
+        ({"fault": "invalid"}, "the answer does not fit the schema"),
+    ],
+)
 def test_a_failed_judge_call_leaves_the_rules_for_review(
-    fake: FakeOpenAI, inputs: DraftInputs, plan: Plan, tmp_path: Path
+    fake: FakeOpenAI,
+    inputs: DraftInputs,
+    plan: Plan,
+    tmp_path: Path,
+    fault: dict[str, Any],
+    cause: str,
 ) -> None:
-    fake.fault("status", status=400, message="model overloaded", schema=SCHEMA)
+    fake.enqueue(SCHEMA, fault)
     report = check(
         plan, inputs.spec, inputs.constitution, LLMJudge(settings(fake, tmp_path), inputs)
     )
     ownership = judged(report, "C-II.1")
     assert ownership.value == "needs_review"
-    assert ownership.evidence == (
-        f"{NO_CHECK}; the judge failed: the provider answered HTTP 400: model overloaded"
-    )
+    assert ownership.method == "none"
+    assert ownership.evidence.startswith(f"{NO_CHECK}; the judge failed: ")
+    assert cause in ownership.evidence
 
 
 def test_a_cached_answer_is_not_asked_again(

@@ -19,6 +19,7 @@ from drafter.constitution import Rule
 from drafter.drafting import DraftInputs, llm
 from drafter.drafting.llm import LLMDrafter
 from drafter.drafting.offline import OfflineDrafter
+from drafter.errors import ProviderError
 from drafter.pipeline import PipelineOptions, draft_plan, options_for
 from drafter.report import Finding, Report, Verdict
 from drafter.rule_repair import SECTIONS_BY_CHECK, feedback_for, named_sections
@@ -214,7 +215,7 @@ def test_a_failure_that_names_no_section_is_reported_not_repaired(inputs: DraftI
     drafter, outcome = repaired(inputs, judge)
     assert len(drafter.calls) == len(SECTIONS)
     assert judge.checks == 1
-    assert outcome.report.must_failed
+    assert outcome.report is not None and outcome.report.must_failed
 
 
 def test_rounds_stop_at_repair_attempts_and_the_last_check_is_final(
@@ -224,7 +225,32 @@ def test_rounds_stop_at_repair_attempts_and_the_last_check_is_final(
     drafter, outcome = repaired(inputs, judge, attempts=3)
     assert [name for name, _ in drafter.calls].count("open_issues") == 1 + 3
     assert judge.checks == 1 + 3
-    assert outcome.report.must_failed
+    assert outcome.report is not None and outcome.report.must_failed
+
+
+def test_a_failed_redraft_keeps_the_previous_sections_and_stops(inputs: DraftInputs) -> None:
+    class FailingOnRepair(CountingDrafter):
+        async def draft_section(
+            self,
+            section: Section,
+            inputs: DraftInputs,
+            upstream: Mapping[str, BaseModel],
+            feedback: Sequence[str],
+        ) -> BaseModel:
+            if feedback:
+                self.calls.append((section.name, tuple(feedback)))
+                raise ProviderError("refused", section.name)
+            return await super().draft_section(section, inputs, upstream, feedback)
+
+    judge = FailingJudge("C-II.1", '"x" (testing) — still missing', times=9)
+    drafter = FailingOnRepair()
+    options = PipelineOptions(repair_attempts=2, repair_rules=True, judge=judge, validate=False)
+    outcome = draft_plan(inputs, drafter, options)
+    first = draft_plan(inputs, OfflineDrafter()).plan
+    assert [name for name, _ in drafter.calls].count("testing") == 2  # no second round
+    assert judge.checks == 2
+    assert (outcome.plan.testing, outcome.plan.steps) == (first.testing, first.steps)
+    assert outcome.report is not None and outcome.report.must_failed
 
 
 def test_without_rule_repair_the_pipeline_does_not_check() -> None:
