@@ -92,7 +92,7 @@ def read(text: str) -> ReadBack:
     """Parse a PLAN.md (with or without drafter's trailer) back into a `Plan`."""
     body, _ = split_trailer(text.removeprefix("\ufeff"))
     rows = body.splitlines()
-    spans = _spans(body, len(rows))
+    spans = section_spans(body)
     problems = outline_problems(body)
     if problems or set(spans) != set(_ORDER):
         outline = [
@@ -131,9 +131,11 @@ def _first(error: ValidationError) -> str:
     return f"{'.'.join(str(part) for part in detail['loc'])}: {detail['msg']}"
 
 
-def _spans(body: str, line_count: int) -> dict[str, Span]:
-    """Where each section starts and ends. The three fixed "Component N:" headings are the
-    last ones before Implementation Steps, so a code component may share their names."""
+def section_spans(body: str) -> dict[str, Span]:
+    """Where each section starts and ends, from the headings alone (no parsing).
+
+    The three fixed "Component N:" headings are the last ones before Implementation Steps,
+    so a code component may share their names."""
     found = headings(body)
     starts: dict[str, int] = {}
     position = 0
@@ -166,7 +168,7 @@ def _spans(body: str, line_count: int) -> dict[str, Span]:
         following = [
             starts[other] for other in ordered[index + 1 :] if starts[other] > starts[name]
         ]
-        end = min(following) - 1 if following else line_count
+        end = min(following) - 1 if following else len(body.splitlines())
         spans[name] = Span(heading=_TITLES[name], start=starts[name], end=end)
     return spans
 

@@ -207,7 +207,7 @@ def span_texts(body: str) -> dict[str, str]:
     lines = body.splitlines()
     return {
         name: "\n".join(lines[span.start - 1 : span.end])
-        for name, span in readback.read(body).spans.items()
+        for name, span in readback.section_spans(body).items()
     }
 
 
@@ -263,10 +263,10 @@ def load_previous(path: Path) -> Previous | None:
 
 def splice(body: str, previous: Previous, keep: set[str]) -> str:
     """`body` with the sections in `keep` replaced by their text in the previous plan."""
-    lines = body.splitlines()
     from drafter import readback
 
-    spans = readback.read(body).spans
+    lines = body.splitlines()
+    spans = readback.section_spans(body)
     for name in sorted(keep, key=lambda n: spans[n].start, reverse=True):
         span = spans[name]
         lines[span.start - 1 : span.end] = previous.text_of(name).split("\n")
