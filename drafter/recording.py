@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,9 @@ class _Open:
     cassette: Any  # vcr.cassette.Cassette
     shown: Path  # the path users know (recording goes to a temporary file beside it)
     rerecord: str
+    # Misses seen, even ones a caller turned into a softer outcome (the rule judge answers
+    # "needs review" when its call fails): a replay that missed must not pass as a replay.
+    misses: list[CassetteMiss] = field(default_factory=list)
 
 
 _ACTIVE: ContextVar[_Open | None] = ContextVar("drafter_cassette", default=None)
@@ -108,8 +111,11 @@ def _replaying(path: Path, rerecord: str) -> Iterator[None]:
     with _use(path, "none") as loaded:
         if len(loaded) == 0:
             raise InputError(f"cassette {path} holds no interactions; record it: {rerecord}")
-        with _routed(_Open(loaded, path, rerecord)):
+        opened = _Open(loaded, path, rerecord)
+        with _routed(opened):
             yield
+        if opened.misses:
+            raise opened.misses[0]
 
 
 @contextmanager
@@ -229,22 +235,26 @@ def _sync_handler(module: Any) -> Callable[[Any], Any]:
 
 
 def _miss(opened: _Open, request: Any) -> CassetteMiss:
-    return CassetteMiss(
-        f"cassette {opened.shown} has no recorded answer for this request (the spec, the "
-        "constitution, the prompts or the model changed since it was recorded); record it "
-        f"again: {opened.rerecord}",
-        section_of(request.body),
+    schema = schema_of(request.body)
+    section = _SCHEMA_TO_SECTION.get(schema or "")
+    asked = "" if section or not schema else f" ({schema})"
+    miss = CassetteMiss(
+        f"cassette {opened.shown} has no recorded answer for this request{asked} (the spec, "
+        "the constitution, the prompts or the model changed since it was recorded); record "
+        f"it again: {opened.rerecord}",
+        section,
     )
+    opened.misses.append(miss)
+    return miss
 
 
-def section_of(body: bytes | None) -> str | None:
-    """The plan section a chat request drafts: its json_schema name names the section model."""
+def schema_of(body: bytes | None) -> str | None:
+    """The json_schema name of a chat request: a section's model names the section."""
     try:
-        data = json.loads(body or b"")
-        name = data["response_format"]["json_schema"]["name"]
+        name = json.loads(body or b"")["response_format"]["json_schema"]["name"]
     except (ValueError, KeyError, TypeError):
         return None
-    return _SCHEMA_TO_SECTION.get(name)
+    return name if isinstance(name, str) else None
 
 
 def _rerecord_command(path: Path, spec: Path | None, settings: Settings | None) -> str:

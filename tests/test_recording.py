@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -185,7 +186,21 @@ def test_no_committed_cassette_holds_a_key_or_an_authorization_header() -> None:
             assert match is None, f"{path}:{number}: {match.group(0) if match else ''}"
 
 
-def test_section_of_maps_the_schema_name_to_the_section() -> None:
+def test_a_miss_a_caller_swallowed_still_fails_the_replay() -> None:
+    """The rule judge turns a failed call into "needs review"; a replay must not pass."""
+    import httpx2
+
+    body = {"model": "fake", "response_format": {"json_schema": {"name": "RuleVerdicts"}}}
+    with (
+        pytest.raises(recording.CassetteMiss, match=r"\(RuleVerdicts\)") as raised,
+        recording.cassette(record=None, replay=EXAMPLE_CASSETTE),
+        suppress(recording.CassetteMiss),  # what a lenient caller does
+    ):
+        httpx2.post("http://127.0.0.1:9/v1/chat/completions", json=body)
+    assert raised.value.exit_code == 3 and str(EXAMPLE_CASSETTE) in str(raised.value)
+
+
+def test_schema_of_reads_the_json_schema_name() -> None:
     body = b'{"response_format": {"json_schema": {"name": "ApiSection"}}}'
-    assert recording.section_of(body) == "api"
-    assert recording.section_of(b"not json") is None
+    assert recording.schema_of(body) == "ApiSection"
+    assert recording.schema_of(b"not json") is None
