@@ -313,7 +313,7 @@ def _definitions(spec: Spec) -> dict[str, tuple[Path, int]]:
 def traceability(plan: Plan, spec: Spec) -> tuple[TraceRow, ...]:
     """Requirement → components, files, steps, tests and verification checks, from the
     requirement IDs the plan's items carry (the same tags as the rendered coverage table)."""
-    story_priority = {story.id: story.priority or "unranked" for story in spec.stories}
+    priority = compliance.priorities(plan, spec)
     numbered = [
         (number, phase.name, step)
         for number, (phase, step) in enumerate(
@@ -342,7 +342,7 @@ def traceability(plan: Plan, spec: Spec) -> tuple[TraceRow, ...]:
             TraceRow(
                 id=rid,
                 kind=requirement.kind.replace("_", "-"),
-                priority=story_priority.get(requirement.story_id or "", "unranked"),
+                priority=priority.get(rid, "unranked"),
                 components=tuple(components),
                 files=tuple(dict.fromkeys(files)),
                 steps=tuple(

@@ -346,7 +346,7 @@ class CoverageRow:
 
 def coverage(plan: p.Plan, spec: Spec) -> list[CoverageRow]:
     """The requirement → files / steps / tests / checks matrix, from the tags in the plan."""
-    priority = _priorities(plan, spec)
+    priority = priorities(plan, spec)
     counts = {
         name: Counter(i for ids in _tagged_items(section) for i in set(ids))
         for name, section in (
@@ -367,7 +367,7 @@ def coverage(plan: p.Plan, spec: Spec) -> list[CoverageRow]:
     ]
 
 
-def _priorities(plan: p.Plan, spec: Spec) -> dict[str, str]:
+def priorities(plan: p.Plan, spec: Spec) -> dict[str, str]:
     """Each requirement's priority: that of its own story (Kiro), else the best priority of
     the stories whose scenarios are tagged together with it in the plan (spec-kit FRs are
     not tied to stories in the spec itself)."""

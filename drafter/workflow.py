@@ -41,6 +41,7 @@ class DraftRequest:
 
 @dataclass(frozen=True)
 class DraftResult:
+    spec: spec.Spec
     output: Path | None
     text: str
     plan: Plan
@@ -153,6 +154,7 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
     if output is not None:
         document.write_atomic(output, text)
     return DraftResult(
+        spec=inputs.spec,
         output=output,
         text=text,
         plan=outcome.plan,

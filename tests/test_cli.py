@@ -84,6 +84,9 @@ def test_json_summary(workdir: Path) -> None:
     assert summary["output"] == str(workdir / "PLAN.md")
     assert "steps" in summary["sections"] and summary["drafter"] == "offline"
     assert isinstance(summary["findings"], list) and summary["warnings"]
+    matrix = {row["id"]: row for row in summary["traceability"]}
+    assert set(matrix) >= {"FR-001", "SC-002"} and all(row["traced"] for row in matrix.values())
+    assert matrix["FR-001"]["priority"] == "P1" and matrix["FR-001"]["tests"]
 
 
 def test_stdout_writes_no_file(workdir: Path) -> None:

@@ -189,6 +189,7 @@ def _report(result: Any, *, as_json: bool, to_stdout: bool) -> None:
 
 
 def _summary(result: Any) -> dict[str, Any]:
+    from drafter.checking import traceability
     from drafter.sections import SECTIONS
 
     return {
@@ -204,6 +205,10 @@ def _summary(result: Any) -> dict[str, Any]:
         "verdicts": [
             {"rule": v.rule.id, "level": v.rule.level, "value": v.value, "evidence": v.evidence}
             for v in result.report.verdicts
+        ],
+        "traceability": [
+            row.model_dump(mode="json") | {"traced": row.traced}
+            for row in traceability(result.plan, result.spec)
         ],
         "usage": result.usage.model_dump(mode="json"),
         "missing": list(result.missing),
