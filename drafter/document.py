@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -169,20 +168,3 @@ def check_writable(output: Path, spec_path: Path) -> None:
         raise InputError(f"output directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise InputError(f"output directory {parent} is not writable")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same directory and rename it into place."""
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        if path.exists():
-            os.chmod(temporary, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

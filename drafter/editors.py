@@ -14,9 +14,7 @@ Nothing is written until every file has been decided (`changes_for`, then `apply
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from drafter.errors import InputError
+from drafter.files import write_atomic
 from drafter.resources import data_dir
 
 
@@ -112,28 +111,6 @@ def apply(root: Path, changes: Sequence[Change]) -> None:
                 write_atomic(root / change.path, change.content)
             except OSError as error:
                 raise InputError(f"cannot write {change.path}: {error.strerror}") from error
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step (temp file + rename), keeping its permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp makes the file 0600; give it what the file had, or what a new file would get.
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)  # the only way to read it is to set it
-    os.umask(current)
-    return current
 
 
 # -- templates -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from drafter.compliance import RuleJudge, validate_section
 from drafter.config import Settings
 from drafter.drafting import AnswerInvalid, Drafter, DraftInputs
 from drafter.errors import DrafterError, ProviderError
+from drafter.files import write_atomic
 from drafter.report import Report
 from drafter.sections import BY_NAME, SECTIONS, Section, levels
 
@@ -256,11 +257,8 @@ def _run_failure(
 def _keep(section: Section, drafted: BaseModel, directory: Path | None) -> None:
     if directory is None:
         return
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{section.name}.json"
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(drafted.model_dump_json(indent=1), "utf-8")
-    os.replace(temporary, path)  # atomic: an interrupted run never leaves half a section
+    # atomic: an interrupted run never leaves half a section
+    write_atomic(directory / f"{section.name}.json", drafted.model_dump_json(indent=1))
 
 
 def _load_kept(section: Section, directory: Path | None) -> BaseModel | None:

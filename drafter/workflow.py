@@ -17,6 +17,7 @@ from drafter.compliance import check
 from drafter.drafting import Drafter, DraftInputs
 from drafter.drafting.offline import OFFLINE_NOTICE, OfflineDrafter
 from drafter.errors import OverwriteRefused
+from drafter.files import write_atomic
 from drafter.pipeline import draft_plan, options_for
 from drafter.plan import Plan
 from drafter.render import render
@@ -152,7 +153,7 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
     meta = update.trailer_meta(body, outcome.plan, inputs, previous, kept)
     text = document.with_trailer(body, inputs_digest(inputs), meta)
     if output is not None:
-        document.write_atomic(output, text)
+        write_atomic(output, text)
     return DraftResult(
         spec=inputs.spec,
         output=output,

@@ -16,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from drafter import config, editors
+from drafter import config, editors, files
 from drafter.editors import Editor
 from drafter.errors import InputError
 from drafter.report import Finding
@@ -600,13 +600,13 @@ def test_writes_are_atomic_and_keep_permissions(tmp_path: Path) -> None:
     target = tmp_path / "pyproject.toml"
     target.write_text('[project]\nname = "demo"\n')
     target.chmod(0o640)
-    editors.write_atomic(target, "[project]\n")
+    files.write_atomic(target, "[project]\n")
     assert target.read_text() == "[project]\n"
     assert target.stat().st_mode & 0o777 == 0o640
     fresh = tmp_path / "new" / "file.md"
     umask = os.umask(0o022)
     try:
-        editors.write_atomic(fresh, "x\n")
+        files.write_atomic(fresh, "x\n")
     finally:
         os.umask(umask)
     assert fresh.stat().st_mode & 0o777 == 0o644  # as a plain open() would make it
