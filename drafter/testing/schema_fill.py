@@ -57,8 +57,19 @@ _FENCE = re.compile(r"^\s*(`{3,})")
 
 
 def find_ids(text: str) -> list[str]:
-    """Requirement IDs in `text`, each once, in order of first appearance."""
+    """Requirement IDs in `text`, each once, in order of first appearance.
+
+    When the prompt carries drafter's "# ID index" (one `- ID (kind): text` line per ID),
+    only the IDs listed there count: a constitution or spec may hold ID-like strings
+    (`asdf:test-system`) that no plan may cite."""
+    index = _ID_INDEX.search(text)
+    if index is not None:
+        return list(dict.fromkeys(_INDEX_LINE.findall(index.group(1))))
     return list(dict.fromkeys(m.group(0) for m in ID_PATTERN.finditer(text)))
+
+
+_ID_INDEX = re.compile(r"^# ID index\n(.*?)(?=^# |\Z)", re.MULTILINE | re.DOTALL)
+_INDEX_LINE = re.compile(r"^- (\S+) \(", re.MULTILINE)
 
 
 @dataclass(frozen=True)
