@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 sys.path.insert(0, str(REPO))
+
+from fake_server import start_fake  # noqa: E402
 
 from drafter import batch  # noqa: E402  (after the path is set, to run from a checkout)
 
@@ -40,16 +41,6 @@ class Run:
     calls: int
     max_in_flight: int
     failed: list[batch.SpecResult]
-
-
-def start_fake() -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "drafter.testing.fake_openai", "--port", "0"]
-    process = subprocess.Popen(
-        [*command, "--latency-ms", str(LATENCY_MS)], cwd=REPO, stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    first_line = process.stdout.readline()  # "fake OpenAI server on http://127.0.0.1:PORT/v1"
-    return process, first_line.split()[-1]
 
 
 def make_specs(root: Path) -> list[Path]:
@@ -88,7 +79,7 @@ def main() -> None:
         sys.exit(f"bench: the corpus is absent ({CORPUS})")
     from drafter.drafting import llm  # noqa: F401  (import LangChain before the clock starts)
 
-    process, base_url = start_fake()
+    process, base_url = start_fake(LATENCY_MS)
     try:
         with tempfile.TemporaryDirectory(prefix="drafter-bench-batch-") as temporary:
             root = Path(temporary)

@@ -11,13 +11,14 @@ drafter for the interpreter. Usage: python bench/bench_llm.py [SPEC.md ...]
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from fake_server import start_fake  # noqa: E402
 
 from drafter import workflow  # noqa: E402  (after the path is set, to run from a checkout)
 from drafter.config import Settings  # noqa: E402
@@ -30,16 +31,6 @@ LATENCY_MS = 300
 def default_specs() -> list[Path]:
     examples = sorted((REPO / "examples").glob("*/SPEC.md"))
     return examples or [REPO / "tests" / "fixtures" / "llm" / "SPEC.md"]
-
-
-def start_fake() -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "drafter.testing.fake_openai", "--port", "0"]
-    process = subprocess.Popen(
-        [*command, "--latency-ms", str(LATENCY_MS)], cwd=REPO, stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    first_line = process.stdout.readline()  # "fake OpenAI server on http://127.0.0.1:PORT/v1"
-    return process, first_line.split()[-1]
 
 
 def call(base_url: str, path: str, method: str = "GET") -> dict[str, object]:
@@ -78,7 +69,7 @@ def bench(spec_path: Path, base_url: str) -> None:
 
 def main() -> None:
     specs = [Path(arg).resolve() for arg in sys.argv[1:]] or default_specs()
-    process, base_url = start_fake()
+    process, base_url = start_fake(LATENCY_MS)
     try:
         for spec_path in specs:
             bench(spec_path, base_url)

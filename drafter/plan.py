@@ -78,6 +78,17 @@ class ArchitectureSection(Model):
 SymbolKind = Literal["function", "class", "method", "type", "constant", "module"]
 
 
+# How a file's symbols are grouped under "**Key …**:" in PLAN.md (rendered and read back).
+SYMBOL_HEADINGS: dict[SymbolKind, str] = {
+    "function": "Functions",
+    "class": "Classes",
+    "method": "Methods",
+    "type": "Types",
+    "constant": "Constants",
+    "module": "Modules",
+}
+
+
 class CodeSymbol(Model):
     name: str = Field(description="Identifier as it will appear in code, e.g. `parse_spec()`")
     kind: SymbolKind

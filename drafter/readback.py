@@ -362,7 +362,7 @@ def _components(section: _Section) -> p.ComponentsSection:
     modified: p.ModifiedFile | None = None
     listing: str | None = None  # "new" or "modified"
     kind: p.SymbolKind | None = None
-    kinds = {heading: kind for kind, heading in _SYMBOL_HEADINGS.items()}
+    kinds = {heading: kind for kind, heading in p.SYMBOL_HEADINGS.items()}
     for number, text in section.lines():
         component = components[-1] if components else None
         if heading := re.match(r"^### Component \d+: ?(.*)$", text):
@@ -416,14 +416,6 @@ def _components(section: _Section) -> p.ComponentsSection:
     return p.ComponentsSection(components=components, reviews=section.reviews)
 
 
-_SYMBOL_HEADINGS: dict[p.SymbolKind, str] = {
-    "function": "Functions",
-    "class": "Classes",
-    "method": "Methods",
-    "type": "Types",
-    "constant": "Constants",
-    "module": "Modules",
-}
 
 
 def _database(section: _Section) -> p.DatabaseSection:

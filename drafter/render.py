@@ -34,14 +34,6 @@ from drafter.spec import Spec
 DEFAULT_TEMPLATE = "plan.md.j2"
 
 _MERMAID_RESERVED = {"end", "graph", "subgraph", "style", "class", "click", "default", "flowchart"}
-_SYMBOL_HEADINGS = {
-    "function": "Functions",
-    "class": "Classes",
-    "method": "Methods",
-    "type": "Types",
-    "constant": "Constants",
-    "module": "Modules",
-}
 _SHAPES = {
     "actor": '(["{}"])',
     "component": '["{}"]',
@@ -174,7 +166,7 @@ def _environment(environment_class: type[Environment], search_path: Path) -> Env
         mermaid_text=mermaid_text,
         mermaid_shape=mermaid_shape,
         dependency_json=dependency_json,
-        symbol_heading=lambda kind: _SYMBOL_HEADINGS[kind],
+        symbol_heading=lambda kind: p.SYMBOL_HEADINGS[kind],
     )
     return env
 

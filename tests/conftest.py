@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from drafter.config import Settings
+from drafter.testing.fake_openai import FakeOpenAI
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -34,9 +39,30 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1"):
-            if self.family in (socket.AF_INET, socket.AF_INET6):
-                raise RuntimeError(f"test tried to reach the network: {address!r}")
+        remote = isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1")
+        if remote and self.family in (socket.AF_INET, socket.AF_INET6):
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
         return real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeOpenAI]:
+    """The fake OpenAI-compatible provider, in-process, one per test module."""
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
+    """The fake provider with its stats, scripts and faults reset; a local server needs no key."""
+    server.reset()
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    return server
+
+
+def fake_settings(fake: FakeOpenAI, tmp_path: Path, **values: Any) -> Settings:
+    """Settings for drafting through `fake`, with short timeouts and a private cache."""
+    defaults: dict[str, Any] = {"timeout_s": 5.0, "cache_dir": tmp_path / ".drafter"}
+    return Settings(model="openai:fake", base_url=fake.base_url, **(defaults | values))

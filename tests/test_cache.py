@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,19 +10,6 @@ from conftest import EXAMPLES
 from drafter.sections import SECTIONS
 from drafter.testing.fake_openai import FakeOpenAI
 from drafter.workflow import DraftRequest, DraftResult, spec_to_plan
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
-    server.reset()
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    return server
 
 
 @pytest.fixture

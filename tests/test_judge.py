@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import EXAMPLES
+from conftest import fake_settings as settings
 
 from drafter import constitution, prompts, spec
 from drafter.compliance import check
@@ -47,24 +47,6 @@ def inputs() -> DraftInputs:
 @pytest.fixture(scope="module")
 def plan(inputs: DraftInputs) -> Plan:
     return draft_plan(inputs, OfflineDrafter()).plan
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
-    server.reset()
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    return server
-
-
-def settings(fake: FakeOpenAI, tmp_path: Path, **values: Any) -> Settings:
-    defaults: dict[str, Any] = {"timeout_s": 5.0, "cache_dir": tmp_path / ".drafter"}
-    return Settings(model="openai:fake", base_url=fake.base_url, **(defaults | values))
 
 
 def judged(report: Report, rule_id: str) -> Verdict:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fake_settings as settings
 
 from drafter import constitution, plan, prompts, spec
 from drafter.compliance import validate_section
@@ -31,24 +31,6 @@ def inputs() -> DraftInputs:
         spec=spec.load(FIXTURES / "SPEC.md"),
         constitution=constitution.load(FIXTURES / "constitution.md"),
     )
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
-    server.reset()
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # a local server needs no key
-    return server
-
-
-def settings(fake: FakeOpenAI, tmp_path: Path, **values: Any) -> Settings:
-    defaults: dict[str, Any] = {"timeout_s": 5.0, "cache_dir": tmp_path / ".drafter"}
-    return Settings(model="openai:fake", base_url=fake.base_url, **(defaults | values))
 
 
 def run(inputs: DraftInputs, config: Settings, **options: Any) -> DraftOutcome:

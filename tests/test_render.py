@@ -29,9 +29,7 @@ def _spec_with(tmp_path: Path, extra_requirement: str) -> Path:
 
 def test_template_syntax_in_the_spec_comes_out_literally(tmp_path: Path) -> None:
     hostile = "System MUST show {{ 7*7 }} and {% raw %}x{% endraw %} and {# note #} as typed"
-    result = spec_to_plan(
-        DraftRequest(spec_path=_spec_with(tmp_path, hostile), to_stdout=True)
-    )
+    result = spec_to_plan(DraftRequest(spec_path=_spec_with(tmp_path, hostile), to_stdout=True))
     assert "{{ 7*7 }}" in result.text and "{% raw %}x{% endraw %}" in result.text
     assert "{# note #}" in result.text and "show 49" not in result.text
 
@@ -44,9 +42,7 @@ def test_table_cells_escape_pipes(tmp_path: Path) -> None:
         )
     )
     error_rows = [
-        line
-        for line in result.text.splitlines()
-        if line.startswith("| E_") and "FR-007" in line
+        line for line in result.text.splitlines() if line.startswith("| E_") and "FR-007" in line
     ]
     assert error_rows and all("a \\| b" in row for row in error_rows)
     assert all(len(re.split(r"(?<!\\)\|", row)) == 5 for row in error_rows)  # 3 cells
@@ -56,9 +52,7 @@ def test_user_template_runs_sandboxed(tmp_path: Path) -> None:
     template = tmp_path / "mine.md.j2"
     template.write_text("# {{ plan.goal.feature_name }}\n{{ ''.__class__.__mro__ }}\n", "utf-8")
     with pytest.raises(InputError, match="template"):
-        spec_to_plan(
-            DraftRequest(spec_path=EXAMPLE / "SPEC.md", to_stdout=True, template=template)
-        )
+        spec_to_plan(DraftRequest(spec_path=EXAMPLE / "SPEC.md", to_stdout=True, template=template))
     template.write_text(
         "# {{ plan.goal.feature_name }}\n{% for s in plan.steps.phases %}- {{ s.name }}\n"
         "{% endfor %}",
@@ -102,9 +96,7 @@ def test_not_applicable_sections_keep_their_heading_and_say_why() -> None:
             "database": p.DatabaseSection(
                 database=None, not_applicable_reason="nothing is stored", reviews=[]
             ),
-            "api": p.ApiSection(
-                endpoints=[], not_applicable_reason="no HTTP surface", reviews=[]
-            ),
+            "api": p.ApiSection(endpoints=[], not_applicable_reason="no HTTP surface", reviews=[]),
         }
     )
     from drafter.spec import load

@@ -3,18 +3,18 @@ concern. End to end against the fake server (script mode), and routing without o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import EXAMPLES
+from conftest import fake_settings as settings
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from drafter import constitution, plan, spec
 from drafter.compliance import check
-from drafter.config import Settings
 from drafter.constitution import Rule
 from drafter.drafting import DraftInputs, llm
 from drafter.drafting.llm import LLMDrafter
@@ -61,12 +61,6 @@ def untested_first(good: plan.Plan, inputs: DraftInputs) -> plan.StepsSection:
     return steps
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
-
-
 @pytest.fixture
 def fake(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, good: plan.Plan) -> FakeOpenAI:
     server.reset()
@@ -90,11 +84,6 @@ def requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
     monkeypatch.setattr(llm, "_request", spy)
     return sent
-
-
-def settings(fake: FakeOpenAI, tmp_path: Path, **values: Any) -> Settings:
-    defaults: dict[str, Any] = {"timeout_s": 5.0, "cache_dir": tmp_path / ".drafter"}
-    return Settings(model="openai:fake", base_url=fake.base_url, **(defaults | values))
 
 
 def test_a_test_first_failure_redrafts_the_steps_with_the_rule_in_its_feedback(

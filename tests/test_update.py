@@ -132,6 +132,7 @@ def test_llm_update_calls_the_model_only_for_redrafted_sections(
     from drafter.testing.fake_openai import FakeOpenAI
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
     def drafted(fake: FakeOpenAI) -> int:
         return sum(fake.stats.by_schema.get(s.model.__name__, 0) for s in SECTIONS)
 
