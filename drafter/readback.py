@@ -416,8 +416,6 @@ def _components(section: _Section) -> p.ComponentsSection:
     return p.ComponentsSection(components=components, reviews=section.reviews)
 
 
-
-
 def _database(section: _Section) -> p.DatabaseSection:
     database: p.Database | None = None
     reason: str | None = None

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from drafter import document
 from drafter import plan as p
@@ -180,6 +180,16 @@ def stale_findings(decisions: Decisions, changed_ids: list[str]) -> list[Finding
     ]
 
 
+class _Trailer(BaseModel):
+    """The part of PLAN.md's drafter comment an incremental run reads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version: int
+    sections: dict[str, dict[str, str]]  # section → {"out": hash, "in": hash}
+    requirements: dict[str, str] = {}  # requirement ID → text hash
+
+
 @dataclass(frozen=True)
 class Previous:
     """The PLAN.md on disk, as drafter reads it before an incremental run."""
@@ -225,7 +235,11 @@ def load_previous(path: Path) -> Previous | None:
             f"{path} has no intact drafter comment at its end, so drafter cannot tell your "
             "edits from its own text; refusing to overwrite it — use --force to replace it"
         )
-    if meta.get("version") != TRAILER_VERSION or not isinstance(meta.get("sections"), dict):
+    try:
+        trailer = _Trailer.model_validate(meta)
+    except ValidationError:
+        trailer = None
+    if trailer is None or trailer.version != TRAILER_VERSION:
         if document.edited_by_hand(text):
             raise OverwriteRefused(
                 f"{path} was edited since drafter wrote it; refusing to overwrite it — "
@@ -241,11 +255,7 @@ def load_previous(path: Path) -> Previous | None:
         )
     lines = body.splitlines()
     spans = {name: (span.start, span.end) for name, span in back.spans.items()}
-    recorded = {
-        name: {key: str(value) for key, value in entry.items()}
-        for name, entry in meta["sections"].items()
-        if isinstance(entry, dict)
-    }
+    recorded = trailer.sections
     edited = {
         name
         for name, (start, end) in spans.items()
@@ -257,7 +267,7 @@ def load_previous(path: Path) -> Previous | None:
         sections={name: getattr(back.plan, name) for name in BY_NAME},
         recorded=recorded,
         edited=edited,
-        requirements={k: str(v) for k, v in dict(meta.get("requirements", {})).items()},
+        requirements=trailer.requirements,
     )
 
 

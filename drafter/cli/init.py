@@ -27,9 +27,7 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Replace drafter's files even where they were edited.")
     ] = False,
-    directory: Annotated[
-        Path, typer.Option("--dir", help="The project directory.")
-    ] = Path("."),
+    directory: Annotated[Path, typer.Option("--dir", help="The project directory.")] = Path("."),
 ) -> None:
     """Add drafter tasks/commands to VS Code, Neovim, Claude Code, Cursor and Copilot.
 
