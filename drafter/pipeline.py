@@ -306,12 +306,9 @@ def assemble(inputs: DraftInputs, drafted: dict[str, BaseModel]) -> p.Plan:
     """Build the plan from drafted sections plus the parts derived from the inputs alone."""
     steps = drafted["steps"]
     assert isinstance(steps, p.StepsSection)
+    # The sections are validated instances already: pydantic takes them as they are.
     return p.Plan.model_validate(
-        {
-            **{name: section.model_dump() for name, section in drafted.items()},
-            "references": [r.model_dump() for r in references(inputs)],
-            "footer": footer(inputs, steps).model_dump(),
-        }
+        {**drafted, "references": references(inputs), "footer": footer(inputs, steps)}
     )
 
 
