@@ -133,9 +133,10 @@ def _digest(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def with_trailer(body: str, inputs_digest: str, extra: dict[str, object] | None = None) -> str:
-    """The plan text followed by the comment drafter uses to recognise its own output."""
-    meta = {"version": 1, **(extra or {}), "sha256": _digest(body), "inputs": inputs_digest}
+def with_trailer(body: str, inputs_digest: str, sections: dict[str, object]) -> str:
+    """The plan text followed by the comment drafter uses to recognise its own output:
+    `sections` (update.trailer_meta) plus the hash of the whole body and of the inputs."""
+    meta = {**sections, "sha256": _digest(body), "inputs": inputs_digest}
     return f"{body}\n<!-- drafter: {json.dumps(meta, sort_keys=True)} -->\n"
 
 
