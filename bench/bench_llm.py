@@ -20,10 +20,10 @@ sys.path.insert(0, str(REPO))
 
 from fake_server import start_fake  # noqa: E402
 
-from drafter import workflow  # noqa: E402  (after the path is set, to run from a checkout)
-from drafter.config import Settings  # noqa: E402
+from drafter import workflow  # noqa: E402  (after the path is set, to run from a checkout
+from drafter.core.config import Settings  # noqa: E402
 from drafter.drafting.llm import LLMDrafter  # noqa: E402
-from drafter.pipeline import PipelineOptions, draft_plan  # noqa: E402
+from drafter.engine.pipeline import PipelineOptions, draft_plan  # noqa: E402
 
 LATENCY_MS = 300
 

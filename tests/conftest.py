@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from drafter.config import Settings
+from drafter.core.config import Settings
 from drafter.testing.fake_openai import FakeOpenAI
 
 REPO = Path(__file__).resolve().parents[1]

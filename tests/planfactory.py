@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drafter import plan as p
+from drafter.model import plan as p
 
 
 def step(description: str, *requirement_ids: str) -> p.Step:

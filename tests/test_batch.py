@@ -19,9 +19,9 @@ import yaml
 from conftest import EXAMPLES
 from typer.testing import CliRunner
 
-from drafter import batch
+from drafter.app import batch
 from drafter.cli import app
-from drafter.sections import SECTIONS
+from drafter.model.sections import SECTIONS
 from drafter.testing.fake_openai import FakeOpenAI
 
 EXAMPLE = EXAMPLES / "csv-export"
@@ -65,7 +65,7 @@ def test_shards_cover_every_spec_once(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_shard_is_stable_across_processes(tmp_path: Path) -> None:
     """hash() is salted per process; the shard must not be."""
-    code = "from pathlib import Path; from drafter.batch import shard_of; "
+    code = "from pathlib import Path; from drafter.app.batch import shard_of; "
     code += "print([shard_of(Path(f's/{i}/SPEC.md'), 5) for i in range(20)])"
     runs = {
         subprocess.run(

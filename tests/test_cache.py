@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES
 
-from drafter.sections import SECTIONS
+from drafter.app.workflow import DraftRequest, DraftResult, spec_to_plan
+from drafter.model.sections import SECTIONS
 from drafter.testing.fake_openai import FakeOpenAI
-from drafter.workflow import DraftRequest, DraftResult, spec_to_plan
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from drafter import spec as spec_module
-from drafter.checking import DRAFTER_RULES, check_plan
-from drafter.compliance import RULES, coverage
+from drafter.app.checking import DRAFTER_RULES, check_plan
+from drafter.checks.compliance import RULES, coverage
+from drafter.inputs import spec as spec_module
 from tests.conftest import EXAMPLES, REPO, corpus_case, corpus_params
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-2.1.0.schema.json").read_text())

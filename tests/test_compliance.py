@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES
 
-from drafter import plan as p
-from drafter.compliance import RULES, check, coverage, structural_findings, validate_section
-from drafter.spec import Spec, load
-from drafter.workflow import DraftRequest, spec_to_plan
+from drafter.app.workflow import DraftRequest, spec_to_plan
+from drafter.checks.compliance import RULES, check, coverage, structural_findings, validate_section
+from drafter.inputs.spec import Spec, load
+from drafter.model import plan as p
 
 EXAMPLE_SPEC = EXAMPLES / "csv-export" / "SPEC.md"
 
@@ -145,7 +145,7 @@ def test_api_without_endpoints_or_reason(drafted: tuple[p.Plan, Spec]) -> None:
 
 def test_boxes_are_computed_from_verdicts(drafted: tuple[p.Plan, Spec]) -> None:
     plan, spec = drafted
-    from drafter import constitution
+    from drafter.inputs import constitution
 
     rules = constitution.load(EXAMPLES / "csv-export" / "constitution.md")
     report = check(plan, spec, rules)

@@ -18,8 +18,15 @@ from conftest import corpus_case, corpus_params
 from typer.testing import CliRunner
 
 from drafter.cli import app
-from drafter.constitution import Constitution, categorize, discover, load, parse, section_letter
-from drafter.errors import InputError
+from drafter.core.errors import InputError
+from drafter.inputs.constitution import (
+    Constitution,
+    categorize,
+    discover,
+    load,
+    parse,
+    section_letter,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "constitutions"
 GOLDEN = Path(__file__).parent / "golden" / "rules"

@@ -18,8 +18,8 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from drafter import plan
-from drafter.sections import SECTIONS
+from drafter.model import plan
+from drafter.model.sections import SECTIONS
 from drafter.testing.fake_openai import FakeOpenAI, main
 from drafter.testing.schema_fill import find_ids
 
@@ -454,7 +454,7 @@ def test_clarification_markers_become_open_issues(fake: FakeOpenAI) -> None:
 
 
 def test_cross_section_rules_hold_for_default_answers(fake: FakeOpenAI) -> None:
-    from drafter.verdicts import is_test_step
+    from drafter.checks.verdicts import is_test_step
 
     steps = _structured(fake, plan.StepsSection).invoke(PROMPT)["parsed"]
     first = steps.phases[0].steps[0]

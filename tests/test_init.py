@@ -16,11 +16,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from drafter import config, editors, files
-from drafter.editors import Editor
-from drafter.errors import InputError
-from drafter.report import Finding
-from drafter.resources import data_dir
+from drafter.app import editors
+from drafter.app.editors import Editor
+from drafter.checks.report import Finding
+from drafter.core import config, files
+from drafter.core.errors import InputError
+from drafter.core.resources import data_dir
 from tests.conftest import EXAMPLES
 
 ALL = [flag for editor in Editor for flag in ("--editor", editor.value)]

@@ -9,13 +9,15 @@ import pytest
 from conftest import EXAMPLES
 from conftest import fake_settings as settings
 
-from drafter import constitution, prompts, spec
-from drafter.compliance import check
-from drafter.config import Settings
-from drafter.drafting import DraftInputs
+from drafter.app.workflow import DraftRequest, spec_to_plan
+from drafter.checks.compliance import check
+from drafter.checks.report import Report, Verdict
+from drafter.checks.verdicts import NO_CHECK
+from drafter.core.config import Settings
+from drafter.drafting import DraftInputs, prompts
 from drafter.drafting.llm import context_text
 from drafter.drafting.offline import OfflineDrafter
-from drafter.judge import (
+from drafter.engine.judge import (
     BATCH_SIZE,
     JudgedRule,
     LLMJudge,
@@ -24,12 +26,10 @@ from drafter.judge import (
     undecided,
     verdicts_from,
 )
-from drafter.pipeline import draft_plan, options_for
-from drafter.plan import Plan
-from drafter.report import Report, Verdict
+from drafter.engine.pipeline import draft_plan, options_for
+from drafter.inputs import constitution, spec
+from drafter.model.plan import Plan
 from drafter.testing.fake_openai import FakeOpenAI
-from drafter.verdicts import NO_CHECK
-from drafter.workflow import DraftRequest, spec_to_plan
 
 EXAMPLE = EXAMPLES / "csv-export"
 SCHEMA = RuleVerdicts.__name__  # the fake's script key: the json_schema name LangChain sends

@@ -11,14 +11,15 @@ from typing import Any
 import pytest
 from conftest import fake_settings as settings
 
-from drafter import constitution, plan, prompts, spec
-from drafter.compliance import validate_section
-from drafter.config import Settings
-from drafter.drafting import DraftInputs
+from drafter.checks.compliance import validate_section
+from drafter.core.config import Settings
+from drafter.core.errors import InputError, ProviderError
+from drafter.drafting import DraftInputs, prompts
 from drafter.drafting.llm import LLMDrafter, context_text, fence_for
-from drafter.errors import InputError, ProviderError
-from drafter.pipeline import DraftOutcome, PipelineOptions, draft_plan, partial_dir
-from drafter.sections import SECTIONS, downstream, levels
+from drafter.engine.pipeline import DraftOutcome, PipelineOptions, draft_plan, partial_dir
+from drafter.inputs import constitution, spec
+from drafter.model import plan
+from drafter.model.sections import SECTIONS, downstream, levels
 from drafter.testing.fake_openai import FakeOpenAI
 
 FIXTURES = Path(__file__).parent / "fixtures" / "llm"
@@ -269,11 +270,11 @@ def test_offline_path_imports_no_langchain() -> None:
     code = f"""
 import sys
 from pathlib import Path
-from drafter import spec
+from drafter.inputs import spec
 from drafter.drafting import DraftInputs
 from drafter.drafting.offline import OfflineDrafter
 import drafter.drafting.llm  # naming the LLM drafter must stay cheap too
-from drafter.pipeline import draft_plan
+from drafter.engine.pipeline import draft_plan
 inputs = DraftInputs(spec=spec.load(Path({str(FIXTURES / "SPEC.md")!r})), constitution=None)
 draft_plan(inputs, OfflineDrafter())
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("langchain", "langchain_core",

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, EXAMPLES, corpus_case, corpus_params
 
-from drafter import document
-from drafter.compliance import tagged_ids
-from drafter.workflow import DraftRequest, spec_to_plan
+from drafter.app.workflow import DraftRequest, spec_to_plan
+from drafter.checks.compliance import tagged_ids
+from drafter.document import layout as document
 
 SEED = CORPUS.parent / "plan-template.seed.md"
 
@@ -52,7 +52,7 @@ def test_corpus_case_drafts_renders_and_traces(case: str) -> None:
     assert structural == []
     spec = result.plan  # every requirement ID is tagged on a step and on a test
     step_ids, test_ids = tagged_ids(spec.steps), tagged_ids(spec.testing)
-    from drafter.spec import load
+    from drafter.inputs.spec import load
 
     for requirement in load(directory / "spec.md").requirements:
         assert requirement.id in step_ids, requirement.id

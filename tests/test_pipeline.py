@@ -9,19 +9,21 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from drafter import plan, spec, usage
-from drafter.config import Settings
+from drafter.core.config import Settings
+from drafter.core.errors import ProviderError
 from drafter.drafting import AnswerInvalid, DraftInputs
 from drafter.drafting.offline import OfflineDrafter
-from drafter.errors import ProviderError
-from drafter.pipeline import (
+from drafter.engine.pipeline import (
     PipelineOptions,
     draft_plan,
     empty_section,
     options_for,
     partial_dir,
 )
-from drafter.sections import BY_NAME, SECTIONS, Section
+from drafter.inputs import spec
+from drafter.model import plan
+from drafter.model.sections import BY_NAME, SECTIONS, Section
+from drafter.providers import usage
 
 SPEC = Path(__file__).parent / "fixtures" / "llm" / "SPEC.md"
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from drafter import plan as p
-from drafter import spec as spec_module
-from drafter.compliance import check, coverage, structural_findings
-from drafter.document import split_trailer
-from drafter.readback import READ_RULE, read
-from drafter.render import render
-from drafter.workflow import DraftRequest, spec_to_plan
+from drafter.app.workflow import DraftRequest, spec_to_plan
+from drafter.checks.compliance import check, coverage, structural_findings
+from drafter.document.layout import split_trailer
+from drafter.document.readback import READ_RULE, read
+from drafter.document.render import render
+from drafter.inputs import spec as spec_module
+from drafter.model import plan as p
 from tests.conftest import EXAMPLES, corpus_case, corpus_params
 from tests.planfactory import (
     api_section,

@@ -14,11 +14,11 @@ import pytest
 import yaml
 from conftest import EXAMPLES, REPO
 
-from drafter import recording
-from drafter.errors import InputError
-from drafter.sections import SECTIONS
+from drafter.app.workflow import DraftRequest, DraftResult, spec_to_plan
+from drafter.core.errors import InputError
+from drafter.model.sections import SECTIONS
+from drafter.providers import recording
 from drafter.testing.fake_openai import FakeOpenAI
-from drafter.workflow import DraftRequest, DraftResult, spec_to_plan
 
 CASSETTES = REPO / "cassettes"
 EXAMPLE_SPEC = EXAMPLES / "csv-export" / "SPEC.md"

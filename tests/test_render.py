@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES
 
-from drafter import document
-from drafter import plan as p
-from drafter.errors import InputError
-from drafter.render import mermaid_id, mermaid_text, render
-from drafter.workflow import DraftRequest, spec_to_plan
+from drafter.app.workflow import DraftRequest, spec_to_plan
+from drafter.core.errors import InputError
+from drafter.document import layout as document
+from drafter.document.render import mermaid_id, mermaid_text, render
+from drafter.model import plan as p
 
 EXAMPLE = EXAMPLES / "csv-export"
 
@@ -99,7 +99,7 @@ def test_not_applicable_sections_keep_their_heading_and_say_why() -> None:
             "api": p.ApiSection(endpoints=[], not_applicable_reason="no HTTP surface", reviews=[]),
         }
     )
-    from drafter.spec import load
+    from drafter.inputs.spec import load
 
     body = render(plan, result.report, load(EXAMPLE / "SPEC.md"))
     assert document.outline_problems(body) == []

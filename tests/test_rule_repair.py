@@ -13,19 +13,20 @@ from conftest import fake_settings as settings
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from drafter import constitution, plan, spec
-from drafter.compliance import check
-from drafter.constitution import Rule
+from drafter.checks.compliance import check
+from drafter.checks.report import Finding, Report, Verdict
+from drafter.checks.verdicts import BUILT_IN
+from drafter.core.errors import ProviderError
 from drafter.drafting import DraftInputs, llm
 from drafter.drafting.llm import LLMDrafter
 from drafter.drafting.offline import OfflineDrafter
-from drafter.errors import ProviderError
-from drafter.pipeline import PipelineOptions, draft_plan, options_for
-from drafter.report import Finding, Report, Verdict
-from drafter.rule_repair import SECTIONS_BY_CHECK, feedback_for, named_sections
-from drafter.sections import SECTIONS, Section, downstream
+from drafter.engine.pipeline import PipelineOptions, draft_plan, options_for
+from drafter.engine.rule_repair import SECTIONS_BY_CHECK, feedback_for, named_sections
+from drafter.inputs import constitution, spec
+from drafter.inputs.constitution import Rule
+from drafter.model import plan
+from drafter.model.sections import SECTIONS, Section, downstream
 from drafter.testing.fake_openai import FakeOpenAI
-from drafter.verdicts import BUILT_IN
 
 EXAMPLE = EXAMPLES / "csv-export"
 
@@ -284,7 +285,7 @@ def test_a_failing_check_routes_to_its_section(
         failing = failing.model_copy(
             update={"steps": good.steps.model_copy(update={"phases": phases})}
         )
-    from drafter.verdicts import judge
+    from drafter.checks.verdicts import judge
 
     constitution_ = inputs.constitution.model_copy(  # type: ignore[union-attr]
         update={"rules": (rule(text),), "checks": ()}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import corpus_case, corpus_params
 
-from drafter.errors import InputError
-from drafter.spec import MAX_SPEC_BYTES, Requirement, Spec, load, parse
+from drafter.core.errors import InputError
+from drafter.inputs.spec import MAX_SPEC_BYTES, Requirement, Spec, load, parse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
 

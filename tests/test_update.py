@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES
 
-from drafter import update
-from drafter.errors import OverwriteRefused
-from drafter.sections import downstream
-from drafter.workflow import DraftRequest, DraftResult, spec_to_plan
+from drafter.app.workflow import DraftRequest, DraftResult, spec_to_plan
+from drafter.core.errors import OverwriteRefused
+from drafter.engine import update
+from drafter.model.sections import downstream
 
 FR_002 = "- **FR-002**: System MUST quote fields that contain commas, quotes or line breaks"
 FR_002_NEW = "- **FR-002**: System MUST quote fields that contain commas, tabs or line breaks"
@@ -115,7 +115,7 @@ def test_layout_broken_by_hand_blocks_overwriting(project: Path) -> None:
 
 
 def test_changed_requirements_lists_added_removed_and_reworded() -> None:
-    from drafter.spec import load
+    from drafter.inputs.spec import load
 
     spec = load(EXAMPLES / "csv-export" / "SPEC.md")
     recorded = update.requirement_hashes(spec)
@@ -128,7 +128,7 @@ def test_changed_requirements_lists_added_removed_and_reworded() -> None:
 def test_llm_update_calls_the_model_only_for_redrafted_sections(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from drafter.sections import SECTIONS
+    from drafter.model.sections import SECTIONS
     from drafter.testing.fake_openai import FakeOpenAI
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

@@ -22,11 +22,11 @@ from planfactory import (
     suites_section,
 )
 
-from drafter.constitution import Constitution, Rule, load, parse
-from drafter.plan import Plan
-from drafter.report import Verdict
-from drafter.selector import SelectorError, compile_selector
-from drafter.verdicts import NO_CHECK, is_test_step, judge, main_clause
+from drafter.checks.report import Verdict
+from drafter.checks.verdicts import NO_CHECK, is_test_step, judge, main_clause
+from drafter.inputs.constitution import Constitution, Rule, load, parse
+from drafter.model.plan import Plan
+from drafter.model.selector import SelectorError, compile_selector
 
 FIXTURES = Path(__file__).parent / "fixtures" / "constitutions"
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from drafter import __version__
-from drafter.errors import DrafterError
+from drafter.core.errors import DrafterError
 
 app = typer.Typer(
     name="drafter",

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from drafter.cli.app import app
-from drafter.errors import InputError
+from drafter.core.errors import InputError
 
 if TYPE_CHECKING:
-    from drafter.batch import SpecResult
+    from drafter.app.batch import SpecResult
 
 
 @app.command("batch")
@@ -92,8 +92,8 @@ def batch(
     Exit codes: 0 every spec ok; 1 a spec failed, drifted (--check) or violates a MUST rule;
     2 bad usage.
     """
-    from drafter import batch as runner
-    from drafter import config
+    from drafter.app import batch as runner
+    from drafter.core import config
 
     if replay_dir is not None and record_dir is not None:
         raise InputError("give either --replay-dir or --record-dir, not both")
@@ -167,7 +167,7 @@ def _progress(total: int) -> Iterator[Callable[[SpecResult], None]]:
 
 def _report(results: Sequence[SpecResult], seconds: float) -> None:
     """Errors, MUST findings and diffs, then the summary table."""
-    from drafter.batch import COLUMNS, totals
+    from drafter.app.batch import COLUMNS, totals
 
     for result in results:
         if result.status == "error":

@@ -13,7 +13,7 @@ import typer
 from drafter.cli.app import app
 
 if TYPE_CHECKING:
-    from drafter.checking import CheckResult
+    from drafter.app.checking import CheckResult
 
 
 class Format(StrEnum):
@@ -57,7 +57,7 @@ def check(
     Exit codes: 0 no MUST rule fails; 1 a MUST rule (or a structural rule) fails;
     2 bad input (missing or unreadable plan, spec or constitution).
     """
-    from drafter.checking import check_plan
+    from drafter.app.checking import check_plan
 
     result = check_plan(plan, spec, constitution)
     for warning in result.warnings:
@@ -65,7 +65,7 @@ def check(
     if output_format is Format.json:
         print(json.dumps(_json(result), indent=2, ensure_ascii=False))
     elif output_format is Format.sarif:
-        from drafter.sarif import to_sarif
+        from drafter.app.sarif import to_sarif
 
         print(json.dumps(to_sarif(result, Path.cwd()), indent=2, ensure_ascii=False))
     else:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from drafter.cli.app import app, fail
-from drafter.errors import InputError
+from drafter.core.errors import InputError
 
 
 @app.command("spec-to-plan")
@@ -127,8 +127,8 @@ def spec_to_plan(
     Exit codes: 0 ok; 1 the plan violates a MUST rule (findings are printed);
     2 bad input or usage; 3 provider failure.
     """
-    from drafter.workflow import DraftRequest
-    from drafter.workflow import spec_to_plan as run
+    from drafter.app.workflow import DraftRequest
+    from drafter.app.workflow import spec_to_plan as run
 
     if stdout and output is not None:
         raise InputError("give either -o/--output or --stdout, not both")
@@ -189,8 +189,8 @@ def _report(result: Any, *, as_json: bool, to_stdout: bool) -> None:
 
 
 def _summary(result: Any) -> dict[str, Any]:
-    from drafter.checking import traceability
-    from drafter.sections import SECTIONS
+    from drafter.app.checking import traceability
+    from drafter.model.sections import SECTIONS
 
     return {
         "output": str(result.output) if result.output else None,
@@ -224,7 +224,7 @@ def _summary(result: Any) -> dict[str, Any]:
 
 
 def _section_names(names: list[str] | None) -> tuple[str, ...]:
-    from drafter.sections import BY_NAME
+    from drafter.model.sections import BY_NAME
 
     for name in names or ():
         if name not in BY_NAME:
@@ -248,7 +248,7 @@ def _print_usage(usage: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from drafter.usage import COLUMNS
+    from drafter.providers.usage import COLUMNS
 
     table = Table(title=f"usage: {usage.model} — {usage.wall_s:.1f} s, DAG depth {usage.dag_depth}")
     for column in COLUMNS:
@@ -268,8 +268,8 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of the plan model (or of one section)."""
-    from drafter import plan
-    from drafter.sections import BY_NAME
+    from drafter.model import plan
+    from drafter.model.sections import BY_NAME
 
     if section is None:
         sys.stdout.write(plan.schema_text())
@@ -303,9 +303,9 @@ def update_plan(
     changed); sections whose inputs are unchanged are not redrafted. The spec is the one
     named in the plan's drafter comment. Exit codes as for spec-to-plan.
     """
-    from drafter import document
-    from drafter.workflow import DraftRequest
-    from drafter.workflow import spec_to_plan as run
+    from drafter.app.workflow import DraftRequest
+    from drafter.app.workflow import spec_to_plan as run
+    from drafter.document import layout as document
 
     if not plan.is_file():
         raise InputError(f"plan {plan} not found")

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from drafter import editors
+from drafter.app import editors
+from drafter.app.editors import Editor
 from drafter.cli.app import app, fail
-from drafter.editors import Editor
 
 
 @app.command()

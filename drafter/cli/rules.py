@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from drafter.cli.app import app
-from drafter.errors import InputError
+from drafter.core.errors import InputError
 
 if TYPE_CHECKING:
-    from drafter.constitution import Constitution
+    from drafter.inputs.constitution import Constitution
 
 
 @app.command("rules")
@@ -37,7 +37,7 @@ def rules(
 ) -> None:
     """List the constitution's rules: stable ID, level, category, source line and text."""
     # Imported here so `drafter --help` does not pay for pydantic models and regexes.
-    from drafter.constitution import load
+    from drafter.inputs.constitution import load
 
     parsed = load(locate(path, Path.cwd()))
     for warning in parsed.warnings:
@@ -52,8 +52,8 @@ def rules(
 
 def locate(path: Path | None, cwd: Path) -> Path:
     """The constitution to list: the argument, or the one a spec in `cwd` would use."""
-    from drafter import config
-    from drafter.constitution import discover
+    from drafter.core import config
+    from drafter.inputs.constitution import discover
 
     if path is not None:
         if not path.exists():

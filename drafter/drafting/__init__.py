@@ -8,10 +8,10 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from drafter.constitution import Constitution
-from drafter.errors import ProviderError
-from drafter.sections import Section
-from drafter.spec import Spec
+from drafter.core.errors import ProviderError
+from drafter.inputs.constitution import Constitution
+from drafter.inputs.spec import Spec
+from drafter.model.sections import Section
 
 
 @dataclass(frozen=True)

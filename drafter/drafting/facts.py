@@ -14,7 +14,7 @@ from pathlib import Path
 
 from drafter.drafting import DraftInputs
 from drafter.drafting.text import short, slug, words
-from drafter.spec import Requirement, Spec, UserStory
+from drafter.inputs.spec import Requirement, Spec, UserStory
 
 
 @dataclass(frozen=True)

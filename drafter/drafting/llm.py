@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from drafter import batch, prompts, recording, usage
-from drafter.cache import ResponseCache
-from drafter.config import Settings
-from drafter.drafting import AnswerInvalid, DraftInputs
-from drafter.errors import DrafterError, InputError, ProviderError
-from drafter.sections import SECTIONS, Section
-from drafter.spec import Spec
+from drafter.app import batch
+from drafter.core.config import Settings
+from drafter.core.errors import DrafterError, InputError, ProviderError
+from drafter.drafting import AnswerInvalid, DraftInputs, prompts
+from drafter.inputs.spec import Spec
+from drafter.model.sections import SECTIONS, Section
+from drafter.providers import recording, usage
+from drafter.providers.cache import ResponseCache
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

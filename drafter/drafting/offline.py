@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 from pydantic import BaseModel
 
-from drafter import plan as p
 from drafter.drafting import DraftInputs
 from drafter.drafting.facts import ComponentPlan, Facts, Technology, derive
 from drafter.drafting.text import after_modal, camel, clean, first_sentences, mentions, short, words
-from drafter.sections import Section
-from drafter.spec import Requirement
+from drafter.inputs.spec import Requirement
+from drafter.model import plan as p
+from drafter.model.sections import Section
 
 NAME = "offline"
 OFFLINE_NOTICE = (

@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from drafter.errors import InputError
-from drafter.report import Finding
+from drafter.checks.report import Finding
+from drafter.core.errors import InputError
 
 # The seed template's section headings (H2, and the fixed H3s), in order. "Component N: X"
 # headings carry a number that depends on how many code components the plan has.

@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import quote
 
 from drafter import __version__
-from drafter.checking import DRAFTER_RULES, CheckResult, Diagnostic, Location
-from drafter.constitution import Rule
+from drafter.app.checking import DRAFTER_RULES, CheckResult, Diagnostic, Location
+from drafter.inputs.constitution import Rule
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from drafter import plan as p
-from drafter.constitution import Constitution
-from drafter.report import Finding, Report, Verdict
-from drafter.spec import Spec
+from drafter.checks.report import Finding, Report, Verdict
+from drafter.inputs.constitution import Constitution
+from drafter.inputs.spec import Spec
+from drafter.model import plan as p
 
 # Bracketed placeholders of the seed template, and its example content.
 _SEED_PLACEHOLDERS = re.compile(
@@ -263,7 +263,7 @@ def structural_findings(plan: p.Plan, spec: Spec) -> list[Finding]:
     return findings
 
 
-# Decides the rules the checks left undecided (the LLM judge, drafter/judge.py): takes every
+# Decides the rules the checks left undecided (the LLM judge, drafter/engine/judge.py): takes every
 # verdict and the plan, returns the verdicts with those rules judged.
 RuleJudge = Callable[[list[Verdict], p.Plan], Awaitable[list[Verdict]]]
 
@@ -280,7 +280,7 @@ def check(
     """
     if rule_judge is not None:
         return asyncio.run(acheck(plan, spec, constitution, rule_judge))
-    from drafter.verdicts import judge
+    from drafter.checks.verdicts import judge
 
     return _report(plan, spec, constitution, judge(constitution, plan, spec))
 
@@ -292,7 +292,7 @@ async def acheck(
     rule_judge: RuleJudge | None = None,
 ) -> Report:
     """`check` for callers that already run an event loop."""
-    from drafter.verdicts import judge
+    from drafter.checks.verdicts import judge
 
     verdicts = judge(constitution, plan, spec)
     if rule_judge is not None:

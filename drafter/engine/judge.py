@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from drafter import batch, prompts, usage
-from drafter.cache import ResponseCache
-from drafter.config import Settings
-from drafter.drafting import DraftInputs
-from drafter.plan import Plan
-from drafter.report import Report, Verdict, VerdictValue
-from drafter.sections import Section
+from drafter.app import batch
+from drafter.checks.report import Report, Verdict, VerdictValue
+from drafter.core.config import Settings
+from drafter.drafting import DraftInputs, prompts
+from drafter.model.plan import Plan
+from drafter.model.sections import Section
+from drafter.providers import usage
+from drafter.providers.cache import ResponseCache
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -71,8 +72,8 @@ class PlanText:
 
     @classmethod
     def of(cls, plan: Plan, inputs: DraftInputs) -> PlanText:
-        from drafter.readback import read
-        from drafter.render import render
+        from drafter.document.readback import read
+        from drafter.document.render import render
 
         nothing = Report(findings=(), verdicts=(), constitution_found=False, warnings=())
         body = render(plan, nothing, inputs.spec)
@@ -140,7 +141,7 @@ def _judged(verdict: Verdict, item: JudgedRule, plan: PlanText) -> Verdict:
 class LLMJudge:
     """Judges the undecided rules of one run's inputs with `settings.model`.
 
-    Call it with a plan's verdicts (from `drafter.verdicts.judge`); it returns them with the
+    Call it with a plan's verdicts (from `drafter.checks.verdicts.judge`); it returns them with the
     undecided ones judged. Calls are counted in `usage.current()` and answers kept in the
     response cache, like the drafter's.
     """

@@ -24,7 +24,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel
 
-from drafter.plan import Plan
+from drafter.model.plan import Plan
 
 
 class SelectorError(ValueError):

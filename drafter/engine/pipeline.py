@@ -22,15 +22,15 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from drafter import plan as p
-from drafter import prompts, usage
-from drafter.compliance import RuleJudge, validate_section
-from drafter.config import Settings
-from drafter.drafting import AnswerInvalid, Drafter, DraftInputs
-from drafter.errors import DrafterError, ProviderError
-from drafter.files import write_atomic
-from drafter.report import Report
-from drafter.sections import BY_NAME, SECTIONS, Section, levels
+from drafter.checks.compliance import RuleJudge, validate_section
+from drafter.checks.report import Report
+from drafter.core.config import Settings
+from drafter.core.errors import DrafterError, ProviderError
+from drafter.core.files import write_atomic
+from drafter.drafting import AnswerInvalid, Drafter, DraftInputs, prompts
+from drafter.model import plan as p
+from drafter.model.sections import BY_NAME, SECTIONS, Section, levels
+from drafter.providers import usage
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def options_for(
     """Options for a run with `settings`: LLM runs validate and keep partial sections."""
     llm = settings.model is not None
     keep = llm and settings.cache
-    from drafter.judge import LLMJudge  # cheap: it imports LangChain only when it calls
+    from drafter.engine.judge import LLMJudge  # cheap: it imports LangChain only when it calls
 
     return PipelineOptions(
         max_concurrency=settings.max_concurrency,
@@ -118,7 +118,7 @@ async def adraft_plan(
     }
     report = None
     if options.repair_rules:
-        from drafter.rule_repair import repair
+        from drafter.engine.rule_repair import repair
 
         rounds = 0 if failures else options.repair_attempts  # empty sections: nothing to fix
         report = await repair(inputs, drafter, options, drafted, records, rounds)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from drafter.errors import InputError
+from drafter.core.errors import InputError
 
 ENV_PREFIX = "DRAFTER_"
 

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from drafter.errors import InputError, ProviderError
-from drafter.sections import SECTIONS
+from drafter.core.errors import InputError, ProviderError
+from drafter.model.sections import SECTIONS
 
 if TYPE_CHECKING:
-    from drafter.config import Settings
+    from drafter.core.config import Settings
 
 # Headers kept in a cassette; everything else is dropped (see the module docstring).
 KEPT_REQUEST_HEADERS = frozenset({"content-type"})

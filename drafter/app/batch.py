@@ -30,7 +30,7 @@ from xml.etree import ElementTree
 
 from pydantic import BaseModel, ConfigDict
 
-from drafter.errors import DrafterError, InputError
+from drafter.core.errors import DrafterError, InputError
 
 Status = Literal["ok", "must-failed", "drifted", "error"]
 FAILING: frozenset[Status] = frozenset({"must-failed", "drifted", "error"})
@@ -188,7 +188,7 @@ class BatchOptions(BaseModel):
 
 def draft_one(spec: Path, options: BatchOptions) -> SpecResult:
     """Draft one spec; every failure becomes the result's status, never an exception."""
-    from drafter.workflow import DraftRequest, spec_to_plan
+    from drafter.app.workflow import DraftRequest, spec_to_plan
 
     name = stable_name(spec)
     started = time.perf_counter()

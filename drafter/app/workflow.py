@@ -12,17 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drafter import config, constitution, document, spec, update
-from drafter.compliance import check
+from drafter.checks.compliance import check
+from drafter.checks.report import Finding, Report
+from drafter.core import config
+from drafter.core.errors import OverwriteRefused
+from drafter.core.files import write_atomic
+from drafter.document import layout as document
+from drafter.document.render import render
 from drafter.drafting import Drafter, DraftInputs
 from drafter.drafting.offline import OFFLINE_NOTICE, OfflineDrafter
-from drafter.errors import OverwriteRefused
-from drafter.files import write_atomic
-from drafter.pipeline import draft_plan, options_for
-from drafter.plan import Plan
-from drafter.render import render
-from drafter.report import Finding, Report
-from drafter.usage import Usage
+from drafter.engine import update
+from drafter.engine.pipeline import draft_plan, options_for
+from drafter.inputs import constitution, spec
+from drafter.model.plan import Plan
+from drafter.providers.usage import Usage
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def _traffic(request: DraftRequest, settings: config.Settings) -> AbstractContex
     """Record or replay provider traffic when asked; vcrpy is imported only then."""
     if request.record is None and request.replay is None:
         return nullcontext()
-    from drafter import recording
+    from drafter.providers import recording
 
     return recording.cassette(
         record=request.record, replay=request.replay, spec=request.spec_path, settings=settings

@@ -23,13 +23,13 @@ from jinja2 import (
 )
 from jinja2.sandbox import SandboxedEnvironment
 
-from drafter import plan as p
-from drafter.compliance import CoverageRow, coverage
-from drafter.constitution import CATEGORY_LABELS
-from drafter.errors import InputError
-from drafter.report import Report
-from drafter.resources import data_dir
-from drafter.spec import Spec
+from drafter.checks.compliance import CoverageRow, coverage
+from drafter.checks.report import Report
+from drafter.core.errors import InputError
+from drafter.core.resources import data_dir
+from drafter.inputs.constitution import CATEGORY_LABELS
+from drafter.inputs.spec import Spec
+from drafter.model import plan as p
 
 DEFAULT_TEMPLATE = "plan.md.j2"
 
@@ -126,7 +126,7 @@ def compliance_view(report: Report) -> ComplianceView:
 
 def review_items(plan: p.Plan) -> list[tuple[str, p.ReviewItem]]:
     """Every section's review items, with the section's title, for the Open Issues list."""
-    from drafter.sections import BY_NAME
+    from drafter.model.sections import BY_NAME
 
     items = []
     for name in type(plan).model_fields:

@@ -19,10 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from drafter import plan as p
-from drafter.document import SECTION_HEADINGS, headings, outline_problems, split_trailer
-from drafter.report import Finding
-from drafter.sections import BY_NAME
+from drafter.checks.report import Finding
+from drafter.document.layout import SECTION_HEADINGS, headings, outline_problems, split_trailer
+from drafter.model import plan as p
+from drafter.model.sections import BY_NAME
 
 READ_RULE = "DR-READ"
 READ_RULE_TITLE = "text outside drafter's plan layout, not read (so not checked)"

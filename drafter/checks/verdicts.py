@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from drafter.constitution import Constitution, DeclaredCheck, Rule, find_modal
-from drafter.plan import Plan
-from drafter.report import Verdict, VerdictValue
-from drafter.selector import SelectorError, compile_selector
-from drafter.spec import Spec
+from drafter.checks.report import Verdict, VerdictValue
+from drafter.inputs.constitution import Constitution, DeclaredCheck, Rule, find_modal
+from drafter.inputs.spec import Spec
+from drafter.model.plan import Plan
+from drafter.model.selector import SelectorError, compile_selector
 
 NO_CHECK = "no deterministic check; needs a reviewer or --model"
 

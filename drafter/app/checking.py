@@ -13,12 +13,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from drafter import compliance, config, document, readback
-from drafter.constitution import Constitution
-from drafter.errors import InputError
-from drafter.plan import Plan
-from drafter.report import Finding, Report, Verdict
-from drafter.spec import Spec
+from drafter.checks import compliance
+from drafter.checks.report import Finding, Report, Verdict
+from drafter.core import config
+from drafter.core.errors import InputError
+from drafter.document import layout as document
+from drafter.document import readback
+from drafter.inputs.constitution import Constitution
+from drafter.inputs.spec import Spec
+from drafter.model.plan import Plan
 
 SPEC_NAMES = ("SPEC.md", "spec.md", "requirements.md", "proposal.md")
 STALE_RULE = "DR-STALE"
@@ -127,7 +130,7 @@ def check_plan(
     plan_path: Path, spec_path: Path | None = None, constitution_path: Path | None = None
 ) -> CheckResult:
     """Read back and check one PLAN.md. Bad input raises `InputError` (exit 2)."""
-    from drafter.workflow import inputs_digest, load_inputs
+    from drafter.app.workflow import inputs_digest, load_inputs
 
     text = _read_text(plan_path, "plan")
     if spec_path is None:
@@ -188,7 +191,7 @@ def _stale(
     """DR-STALE: one warning per requirement added, removed or reworded since drafting (at
     the first plan line tagged with it), or one for the whole plan when the trailer records
     no requirements or the change lies elsewhere (spec prose, the constitution)."""
-    from drafter.update import changed_requirements
+    from drafter.engine.update import changed_requirements
 
     last_line = len(text.splitlines())
     recorded = trailer.get("requirements")

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from drafter.errors import InputError
+from drafter.core.errors import InputError
 
 SpecFormat = Literal["spec-kit", "kiro", "openspec", "generic"]
 RequirementKind = Literal[

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from drafter.constitution import CATEGORY_LABELS, Category, Rule
+from drafter.inputs.constitution import CATEGORY_LABELS, Category, Rule
 
 Severity = Literal["error", "warning", "note"]
 VerdictValue = Literal["pass", "fail", "not_applicable", "needs_review"]

@@ -11,7 +11,7 @@ from functools import cache
 
 from pydantic import BaseModel
 
-from drafter import plan
+from drafter.model import plan
 
 
 @dataclass(frozen=True)

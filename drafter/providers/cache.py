@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from drafter import recording
-from drafter.config import Settings
-from drafter.sections import Section
+from drafter.core.config import Settings
+from drafter.model.sections import Section
+from drafter.providers import recording
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage

@@ -11,7 +11,7 @@ import hashlib
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from drafter.resources import data_dir
+from drafter.core.resources import data_dir
 
 if TYPE_CHECKING:
     import jinja2

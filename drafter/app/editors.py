@@ -23,9 +23,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from drafter.errors import InputError
-from drafter.files import write_atomic
-from drafter.resources import data_dir
+from drafter.core.errors import InputError
+from drafter.core.files import write_atomic
+from drafter.core.resources import data_dir
 
 
 class Editor(StrEnum):

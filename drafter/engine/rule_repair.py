@@ -15,16 +15,16 @@ import time
 
 from pydantic import BaseModel
 
-from drafter import usage
-from drafter.compliance import acheck
+from drafter.checks.compliance import acheck
+from drafter.checks.report import Report, Verdict
+from drafter.checks.verdicts import BUILT_IN
+from drafter.core.errors import DrafterError
 from drafter.drafting import Drafter, DraftInputs
-from drafter.errors import DrafterError
-from drafter.pipeline import PipelineOptions, Redo, assemble, draft_sections
-from drafter.plan import Plan
-from drafter.report import Report, Verdict
-from drafter.sections import BY_NAME, downstream
-from drafter.spec import Spec
-from drafter.verdicts import BUILT_IN
+from drafter.engine.pipeline import PipelineOptions, Redo, assemble, draft_sections
+from drafter.inputs.spec import Spec
+from drafter.model.plan import Plan
+from drafter.model.sections import BY_NAME, downstream
+from drafter.providers import usage
 
 
 async def repair(
@@ -75,7 +75,7 @@ async def _check(
     return await asyncio.ensure_future(run())
 
 
-# The section a failing built-in check (drafter/verdicts.py, by function name) asks to change.
+# The section a failing built-in check (checks/verdicts.py, by function name) asks to change.
 # Every check has an entry (a test keeps it so); an empty one routes by the evidence.
 SECTIONS_BY_CHECK: dict[str, tuple[str, ...]] = {
     "_test_first": ("steps",),

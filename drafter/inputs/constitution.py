@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from drafter.errors import InputError
-from drafter.selector import SelectorError, compile_selector
+from drafter.core.errors import InputError
+from drafter.model.selector import SelectorError, compile_selector
 
 if TYPE_CHECKING:
     from markdown_it.token import Token

@@ -26,14 +26,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from drafter import document
-from drafter import plan as p
-from drafter.compliance import tagged_ids
+from drafter.checks.compliance import tagged_ids
+from drafter.checks.report import Finding
+from drafter.core.errors import OverwriteRefused
+from drafter.document import layout as document
 from drafter.drafting import Drafter, DraftInputs
-from drafter.errors import OverwriteRefused
-from drafter.report import Finding
-from drafter.sections import BY_NAME, SECTIONS, Section
-from drafter.spec import Spec
+from drafter.inputs.spec import Spec
+from drafter.model import plan as p
+from drafter.model.sections import BY_NAME, SECTIONS, Section
 
 TRAILER_VERSION = 2
 
@@ -212,7 +212,7 @@ def text_hash(text: str) -> str:
 
 def span_texts(body: str) -> dict[str, str]:
     """Each section's text in a rendered plan body, by drafter's layout."""
-    from drafter import readback
+    from drafter.document import readback
 
     lines = body.splitlines()
     return {
@@ -226,7 +226,7 @@ def load_previous(path: Path) -> Previous | None:
 
     Returns None when drafter may simply replace it (an unedited plan from an older drafter).
     Raises OverwriteRefused when replacing it could lose a person's work."""
-    from drafter import readback
+    from drafter.document import readback
 
     text = path.read_text("utf-8", errors="replace")
     body, meta = document.split_trailer(text)
@@ -273,7 +273,7 @@ def load_previous(path: Path) -> Previous | None:
 
 def splice(body: str, previous: Previous, keep: set[str]) -> str:
     """`body` with the sections in `keep` replaced by their text in the previous plan."""
-    from drafter import readback
+    from drafter.document import readback
 
     lines = body.splitlines()
     spans = readback.section_spans(body)

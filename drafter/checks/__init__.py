@@ -1,0 +1,1 @@
+"""Checking a plan: structural findings, constitution verdicts, the report."""

@@ -1,0 +1,1 @@
+"""PLAN.md as text: rendering, reading back, outline and finding placement."""

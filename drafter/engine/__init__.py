@@ -1,0 +1,1 @@
+"""Running a draft: the section DAG, repair, the LLM judge, incremental reuse."""

@@ -1,0 +1,1 @@
+"""Reading what a plan is drafted from: the spec and the constitution."""

@@ -1,0 +1,1 @@
+"""The plan model and the section registry: what a plan is, with no I/O."""

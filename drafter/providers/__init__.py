@@ -1,0 +1,1 @@
+"""Talking to model providers: identity, the structured call, limiter, cache, cassette, usage."""
