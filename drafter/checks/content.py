@@ -9,7 +9,6 @@ Each is a pure function of the plan and the spec, so it holds for user-edited pl
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator
 
 from pydantic import BaseModel
@@ -17,7 +16,6 @@ from pydantic import BaseModel
 from drafter.checks.report import Finding
 from drafter.core.language import NEGATED, NEGATION
 from drafter.inputs.spec import Requirement, Spec
-from drafter.model import plan as p
 
 # CJK markers written before the verb they negate (不得删除); the others follow it (削除しない).
 _BEFORE_VERB = re.compile(r"不得|不能|不应|不可|不允许|禁止|绝不|不要|不会")

@@ -337,7 +337,7 @@ def components(
             new_files.append(
                 p.NewFile(
                     path=_source_path(facts, component),
-                    purpose=_component_purpose(component),
+                    purpose=_file_purpose(component, elsewhere),
                     symbols=_symbols(elsewhere),
                     requirement_ids=[r.id for r in elsewhere],
                     proposed=True,
@@ -396,7 +396,7 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
             new_files.append(
                 p.NewFile(
                     path=path,
-                    purpose=_component_purpose(component),
+                    purpose=_file_purpose(component, uncovered),
                     symbols=_symbols(uncovered),
                     requirement_ids=[r.id for r in uncovered],
                     proposed=True,
@@ -470,6 +470,21 @@ def _component_purpose(component: ComponentPlan) -> str:
     return f"Implements {', '.join(r.id for r in component.requirements[:6])}" + (
         "…" if len(component.requirements) > 6 else ""
     )
+
+
+_PURPOSE_ITEMS = 6
+
+
+def _file_purpose(component: ComponentPlan, requirements: Sequence[Requirement]) -> str:
+    """What a new file does, in the requirements' own words (negations kept), since offline
+    drafting names no functions the spec does not name."""
+    if not requirements:
+        return _component_purpose(component)
+    actions = [short(after_modal(r.text), 100) for r in requirements[:_PURPOSE_ITEMS]]
+    more = len(requirements) - _PURPOSE_ITEMS
+    tail = f"; and {more} more (see Implementation Steps)" if more > 0 else ""
+    text = "; ".join(a.rstrip(".。") for a in actions) + tail
+    return text[:1].upper() + text[1:]
 
 
 def _modified_file(path: str, requirements: Sequence[Requirement]) -> p.ModifiedFile:
