@@ -8,6 +8,7 @@ from drafter.cli import batch as _batch  # noqa: F401  (registers commands)
 from drafter.cli import check as _check  # noqa: F401
 from drafter.cli import draft as _draft  # noqa: F401
 from drafter.cli import init as _init  # noqa: F401
+from drafter.cli import mcp as _mcp  # noqa: F401
 from drafter.cli import rules as _rules  # noqa: F401
 from drafter.cli.app import app, main
 
