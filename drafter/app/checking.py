@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from drafter.checks import compliance
+from drafter.checks import compliance, grounding
 from drafter.checks.report import Finding, Report, Verdict
 from drafter.core import config
 from drafter.core.errors import InputError
@@ -161,6 +161,8 @@ def check_plan(
             else f
             for f in placed
         )
+        grounded = grounding.missing_paths(read.plan, inputs.repository)
+        findings.extend(document.place(grounded, body, plan_path))
         rows = traceability(read.plan, spec)
     if trailer is not None and trailer.get("inputs") != inputs_digest(inputs):
         findings.extend(_stale(plan_path, text, body, trailer, spec))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drafter.checks import grounding
 from drafter.checks.compliance import check
 from drafter.checks.report import Finding, Report
 from drafter.core import config
@@ -23,7 +24,7 @@ from drafter.drafting import Drafter, DraftInputs
 from drafter.drafting.offline import OFFLINE_NOTICE, OfflineDrafter
 from drafter.engine import update
 from drafter.engine.pipeline import draft_plan, options_for
-from drafter.inputs import constitution, spec
+from drafter.inputs import constitution, repository, spec
 from drafter.model.plan import Plan
 from drafter.providers.usage import Usage
 
@@ -79,7 +80,12 @@ def load_inputs(
             f"{spec_path} has no requirement IDs (FR-001, SC-001, Kiro numbered criteria…); "
             "drafted with review items instead of traceability"
         )
-    return DraftInputs(spec=parsed, constitution=rules), warnings
+    found_repo = None if settings.no_repo else repository.resolve_root(spec_path, settings.repo)
+    if found_repo is None and not settings.no_repo:
+        warnings.append(f"no repository found for {spec_path} (not inside a git repository; "
+                        "--repo DIR names one); the plan's file paths are proposals")  # fmt: skip
+    context = repository.load(found_repo, settings.cache_dir) if found_repo else None
+    return DraftInputs(spec=parsed, constitution=rules, repository=context), warnings
 
 
 def make_drafter(settings: config.Settings) -> Drafter:
@@ -145,7 +151,7 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
         report = check(outcome.plan, inputs.spec, inputs.constitution)
     body = render(outcome.plan, report, inputs.spec, request.template)
     kept: set[str] = set()
-    problems = list(report.findings)
+    problems = [*report.findings, *grounding.missing_paths(outcome.plan, inputs.repository)]
     decisions = drafter.decisions if isinstance(drafter, update.ReusingDrafter) else None
     if previous is not None and decisions is not None:
         kept = previous.edited - set(request.sections)

@@ -121,6 +121,18 @@ def spec_to_plan(
             help="Re-asks per section when its output fails validation (default 2).",
         ),
     ] = None,
+    repo: Annotated[
+        Path | None,
+        typer.Option(
+            "--repo",
+            help="Ground the plan in this repository: its files, manifests, test layout and "
+            "commands (default: the git repository holding the spec).",
+        ),
+    ] = None,
+    no_repo: Annotated[
+        bool,
+        typer.Option("--no-repo", help="Read no repository: file paths in the plan are proposals."),
+    ] = False,
 ) -> None:
     """Draft PLAN.md from a spec and the project constitution.
 
@@ -134,6 +146,8 @@ def spec_to_plan(
         raise InputError("give either -o/--output or --stdout, not both")
     if record is not None and replay is not None:
         raise InputError("give either --record or --replay, not both")
+    if repo is not None and no_repo:
+        raise InputError("give either --repo or --no-repo, not both")
     result = run(
         DraftRequest(
             spec_path=spec,
@@ -154,6 +168,8 @@ def spec_to_plan(
                 "temperature": temperature,
                 "max_tokens": max_tokens,
                 "cache": False if no_cache else None,
+                "repo": repo,
+                "no_repo": True if no_repo else None,
             },
         )
     )
