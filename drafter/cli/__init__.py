@@ -9,6 +9,7 @@ from drafter.cli import check as _check  # noqa: F401
 from drafter.cli import draft as _draft  # noqa: F401
 from drafter.cli import ids as _ids  # noqa: F401
 from drafter.cli import init as _init  # noqa: F401
+from drafter.cli import mcp as _mcp  # noqa: F401
 from drafter.cli import rules as _rules  # noqa: F401
 from drafter.cli.app import app, main
 
