@@ -59,6 +59,7 @@ class Candidate:
     path: str
     score: float
     strong: bool  # named by the spec, or defines an identifier the spec names
+    registry: bool = False  # names the feature's siblings together (kept past the limit)
     requirement_ids: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
 
@@ -86,13 +87,16 @@ def rank(spec: Spec, repository: Repository, spec_text: str, limit: int = 10) ->
         candidate.evidence.append(evidence)
     if documents:
         _bm25(spec, repository, documents, found, limit)
+        _registries(spec, repository, documents, found)
+        _only_code(repository, documents, found)
     for candidate in found.values():
         if candidate.strong and not candidate.requirement_ids:
             candidate.requirement_ids = _citing(spec, candidate.path)
     ordered = sorted(found.values(), key=lambda c: (-c.strong, -c.score, c.path))
     strong = [c for c in ordered if c.strong]
-    weak = [c for c in ordered if not c.strong][: max(0, limit - len(strong) // 2)]
-    return strong + weak
+    registries = [c for c in ordered if c.registry and not c.strong]
+    weak = [c for c in ordered if not c.strong and not c.registry]
+    return strong + registries + weak[: max(0, limit - len(strong) // 2)]
 
 
 def _relative_folder(spec: Spec, repository: Repository) -> str:
@@ -218,6 +222,123 @@ def _bm25(
         if candidate.strong:
             continue
         candidate.score = total
+
+
+FAMILY_SIZE = 8  # top-ranked files whose distinctive names make up the feature family
+MAX_REGISTRIES = 5
+MENTION_BYTES = 64 * 1024
+
+
+def _registries(
+    spec: Spec, repository: Repository, documents: list[str], found: dict[str, Candidate]
+) -> None:
+    """Files that name several members of the feature's family together: a new member is
+    registered there too (`lem.asd` lists every `*-mode`, `routes.go` every integration).
+
+    The family is the distinctive words in the names of the best-ranked files that the spec
+    does not use itself (`coderabbit` in `coderabbit_auth.go` when the spec is about a new
+    Gerrit auth) and that more than one file is named after."""
+    spec_words = set(
+        tokens(" ".join([spec.title, spec.summary, *(r.text for r in spec.requirements)]))
+    )
+    ranked = sorted((c for c in found.values() if not c.strong), key=lambda c: -c.score)
+    family: list[str] = []
+    for candidate in ranked[:FAMILY_SIZE]:
+        for word in _siblings(candidate.path, repository):
+            if word not in spec_words and word not in family:
+                family.append(word)
+    if len(family) < 3:
+        return
+    mentions = _mentions(repository, family, set(documents))
+    ranked_registries = sorted(
+        ((path, words) for path, words in mentions.items() if len(words) >= 2),
+        key=lambda item: (-len(item[1]), item[0]),
+    )
+    for path, words in ranked_registries[:MAX_REGISTRIES]:
+        candidate = found.setdefault(path, Candidate(path=path, score=0.0, strong=False))
+        candidate.registry = True
+        named = ", ".join(f"`{w}`" for w in sorted(words)[:4])
+        candidate.evidence.append(f"it names {named} together: the new one joins them here")
+
+
+def _siblings(path: str, repository: Repository) -> list[str]:
+    """The names that vary among things shaped like `path` or its folder, beside them: for
+    `handlers/coderabbit_auth.go` the X of every `handlers/X_auth.go`; for
+    `extensions/scheme-mode/syntax.lisp` the X of every `extensions/X-mode/`. Fewer than
+    three such names make no family."""
+    pure = PurePosixPath(path)
+    shapes = [(pure.parent, pure.stem, False)]
+    if pure.parent.name:
+        shapes.append((pure.parent.parent, pure.parent.name, True))
+    family: list[str] = []
+    for base, name, is_folder in shapes:
+        words = tokens(name)
+        if len(words) < 2:
+            continue
+        names = {
+            other[0]
+            for other in (tokens(n) for n in _entries(repository, str(base), is_folder))
+            if len(other) >= 2 and other[-1] == words[-1]
+        }
+        if len(names) >= 3:
+            family += sorted(names)
+    return family
+
+
+def _entries(repository: Repository, base: str, folders: bool) -> set[str]:
+    """File stems (or sub-folder names) directly inside `base`."""
+    prefix = "" if base == "." else base + "/"
+    found = set()
+    for name in repository.files:
+        if not name.startswith(prefix):
+            continue
+        rest = name[len(prefix) :].split("/")
+        if folders and len(rest) > 1:
+            found.add(rest[0])
+        elif not folders and len(rest) == 1:
+            found.add(PurePosixPath(rest[0]).stem)
+    return found
+
+
+def _mentions(repository: Repository, family: list[str], allowed: set[str]) -> dict[str, set[str]]:
+    """File → which family words its text contains (whole words, any case). One compiled
+    pattern over each candidate file's first MENTION_BYTES (`git grep` with dozens of
+    case-folded words takes seconds)."""
+    pattern = re.compile(
+        r"(?<![A-Za-z0-9])(" + "|".join(re.escape(w) for w in family) + r")(?![A-Za-z0-9])",
+        re.IGNORECASE,
+    )
+    result: dict[str, set[str]] = {}
+    for path in sorted(allowed):
+        try:
+            with (repository.root / path).open("rb") as handle:
+                text = handle.read(MENTION_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        words = {match.lower() for match in pattern.findall(text)}
+        if words:
+            result[path] = words
+    return result
+
+
+SMALL_CODEBASE = 3  # at most this many source files: every one of them is in play
+
+
+def _only_code(repository: Repository, documents: list[str], found: dict[str, Candidate]) -> None:
+    """In a repository whose code is a file or three (a fresh project), the feature grows
+    from those files whatever words they use."""
+    sources = [d for d in documents if PurePosixPath(d).suffix in SOURCE_EXTENSIONS]
+    sources = [
+        d
+        for d in sources
+        if not any(p.startswith((".", "@")) for p in d.split("/"))
+        and ".config." not in PurePosixPath(d).name  # vitest.config.ts: tooling, not code
+    ]
+    if not 1 <= len(sources) <= SMALL_CODEBASE:
+        return
+    for path in sources:
+        candidate = found.setdefault(path, Candidate(path=path, score=0.5, strong=False))
+        candidate.evidence.append(f"one of the {len(sources)} source files of the repository")
 
 
 def _where(path: str, matched: list[str], repository: Repository) -> str:
