@@ -734,24 +734,25 @@ def _grounded_suites(
         for modified in component.modified_files:
             if not _is_source(modified.path):
                 continue
-            place = grounding.test_for(modified.path)
-            if not place.exists or place.path in covered:
-                continue
-            covered.add(place.path)
             ids = _ids(*(c.requirement_ids for c in modified.changes))
-            result.append(
-                p.TestSuite(
-                    level="unit",
-                    file=place.path,
-                    cases=[
-                        p.TestCase(
-                            description=f"Extend the existing tests of `{modified.path}` for "
-                            f"{', '.join(ids) or 'the change'}; what they cover still holds",
-                            requirement_ids=ids,
-                        )
-                    ],
+            for place in grounding.tests_for(modified.path, most=2):
+                if not place.exists or place.path in covered:
+                    continue
+                covered.add(place.path)
+                result.append(
+                    p.TestSuite(
+                        level="unit",
+                        file=place.path,
+                        cases=[
+                            p.TestCase(
+                                description=f"Extend the existing tests of `{modified.path}` "
+                                f"for {', '.join(ids) or 'the change'}; what they cover still "
+                                "holds",
+                                requirement_ids=ids,
+                            )
+                        ],
+                    )
                 )
-            )
     return result
 
 

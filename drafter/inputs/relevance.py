@@ -35,6 +35,7 @@ _STOP = frozenset(
     ).split()
 )
 _WORD = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+")
+_LOWER_WORD = re.compile(r"[a-z][a-z0-9]*")
 _BACKTICK = re.compile(r"`([^`\n]{2,80})`")
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w]*(?:[.:/-][A-Za-z_][\w]*)*")
 
@@ -86,8 +87,8 @@ def rank(spec: Spec, repository: Repository, spec_text: str, limit: int = 10) ->
         candidate = found.setdefault(path, Candidate(path=path, score=50.0, strong=True))
         candidate.evidence.append(evidence)
     if documents:
-        _bm25(spec, repository, documents, found, limit)
-        _registries(spec, repository, documents, found)
+        related = _bm25(spec, repository, documents, found)
+        _registries(spec, repository, related, found)
         _only_code(repository, documents, found)
     for candidate in found.values():
         if candidate.strong and not candidate.requirement_ids:
@@ -173,8 +174,9 @@ def _bm25(
     repository: Repository,
     documents: list[str],
     found: dict[str, Candidate],
-    limit: int,
-) -> None:
+) -> list[str]:
+    """Adds the best-ranked files per requirement to `found`; returns the SCANNED files most
+    related to the spec as a whole, and the shallow config files (where registries live)."""
     import bm25s  # numpy-backed; imported only when a repository is in play
 
     corpus = [_document_tokens(path, repository) or ["_"] for path in documents]
@@ -187,6 +189,7 @@ def _bm25(
     queries.append((None, tokens(f"{spec.title} {spec.summary} {spec.title}")))
     totals: dict[int, float] = {}
     cited: dict[int, list[str]] = {}
+    overall = None
     for requirement_id, query in queries:
         if vocabulary is not None:
             query = [w for w in query if w in vocabulary]
@@ -196,6 +199,7 @@ def _bm25(
         best = float(scores.max())
         if best <= 0:
             continue
+        overall = scores / best if overall is None else overall + scores / best
         top = scores.argsort()[::-1][: TOP_PER_REQUIREMENT * 3]
         for rank_index, index in enumerate(int(i) for i in top):
             share = float(scores[index]) / best
@@ -222,15 +226,21 @@ def _bm25(
         if candidate.strong:
             continue
         candidate.score = total
+    configs = [d for d in documents if PurePosixPath(d).suffix not in SOURCE_EXTENSIONS]
+    if overall is None:
+        return configs
+    ranked = [documents[int(i)] for i in overall.argsort()[::-1][:SCANNED] if overall[int(i)] > 0]
+    return list(dict.fromkeys(ranked + configs))
 
 
 FAMILY_SIZE = 8  # top-ranked files whose distinctive names make up the feature family
 MAX_REGISTRIES = 5
-MENTION_BYTES = 64 * 1024
+MENTION_BYTES = 32 * 1024
+SCANNED = 200  # files read for registries: those most related to the spec, and configs
 
 
 def _registries(
-    spec: Spec, repository: Repository, documents: list[str], found: dict[str, Candidate]
+    spec: Spec, repository: Repository, related: list[str], found: dict[str, Candidate]
 ) -> None:
     """Files that name several members of the feature's family together: a new member is
     registered there too (`lem.asd` lists every `*-mode`, `routes.go` every integration).
@@ -249,7 +259,7 @@ def _registries(
                 family.append(word)
     if len(family) < 3:
         return
-    mentions = _mentions(repository, family, set(documents))
+    mentions = _mentions(repository, family, related)
     ranked_registries = sorted(
         ((path, words) for path, words in mentions.items() if len(words) >= 2),
         key=lambda item: (-len(item[1]), item[0]),
@@ -300,22 +310,18 @@ def _entries(repository: Repository, base: str, folders: bool) -> set[str]:
     return found
 
 
-def _mentions(repository: Repository, family: list[str], allowed: set[str]) -> dict[str, set[str]]:
-    """File → which family words its text contains (whole words, any case). One compiled
-    pattern over each candidate file's first MENTION_BYTES (`git grep` with dozens of
-    case-folded words takes seconds)."""
-    pattern = re.compile(
-        r"(?<![A-Za-z0-9])(" + "|".join(re.escape(w) for w in family) + r")(?![A-Za-z0-9])",
-        re.IGNORECASE,
-    )
+def _mentions(repository: Repository, family: list[str], files: list[str]) -> dict[str, set[str]]:
+    """File → which family words its text contains, from each file's first MENTION_BYTES
+    (`git grep` with dozens of case-folded words takes seconds; a set of words does not)."""
+    wanted = set(family)
     result: dict[str, set[str]] = {}
-    for path in sorted(allowed):
+    for path in files:
         try:
             with (repository.root / path).open("rb") as handle:
                 text = handle.read(MENTION_BYTES).decode("utf-8", errors="replace")
         except OSError:
             continue
-        words = {match.lower() for match in pattern.findall(text)}
+        words = wanted.intersection(_LOWER_WORD.findall(text.lower()))
         if words:
             result[path] = words
     return result
