@@ -117,7 +117,9 @@ def quality(trees: Path, speed: bool) -> None:
         print(f"    found: {', '.join(hits) or '-'}")
         print(f"    missed: {', '.join(sorted(modified - set(named))) or '-'}")
     if rows:
-        print(f"median modified recall: {statistics.median(r[0] for r in rows):.2f} (target >= 0.5)")
+        print(
+            f"median modified recall: {statistics.median(r[0] for r in rows):.2f} (target >= 0.5)"
+        )
         print(f"median created recall:  {statistics.median(r[1] for r in rows):.2f}")
         print(f"paths real or in a real folder: median {statistics.median(r[2] for r in rows):.0%}, "
               f"lowest {min(r[2] for r in rows):.0%} (target >= 95%)")  # fmt: skip
@@ -134,7 +136,16 @@ def generated(root: Path, count: int = 50_000) -> None:
     subprocess.run(["git", "init", "-q", "."], **quiet)  # type: ignore[call-overload]
     subprocess.run(["git", "add", "-A"], **quiet)  # type: ignore[call-overload]
     subprocess.run(
-        ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "big"],
+        [
+            "git",
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@localhost",
+            "commit",
+            "-qm",
+            "big",
+        ],
         **quiet,  # type: ignore[arg-type]
     )
 

@@ -387,8 +387,11 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
             )
         ]  # fmt: skip
         new_files = []
-        if uncovered or not modified:
-            path = _free(grounding, grounding.folder_for(ids), _name_words(facts, component))
+        sibling = grounding.sibling() if index == 0 else None
+        if uncovered or not modified or sibling:
+            path = sibling or _free(
+                grounding, grounding.folder_for(ids), _name_words(facts, component)
+            )
             new_files.append(
                 p.NewFile(
                     path=path,

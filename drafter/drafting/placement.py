@@ -75,6 +75,21 @@ class Grounding:
             )
         return result
 
+    def sibling(self) -> str | None:
+        """A new member of a family of files shaped alike (`handlers/gerrit_auth.go` beside
+        `handlers/jira_auth.go`), when the spec names something the repository does not have."""
+        word = relevance.new_name(self.spec, self.repository)
+        if word is None:
+            return None
+        for candidate in self.candidates:
+            if candidate.shape:
+                member = PurePosixPath(candidate.path).name
+                name = word.capitalize() if member[:1].isupper() else word
+                path = candidate.shape.format(name)
+                if not self.repository.exists(path):
+                    return path
+        return None
+
     def language(self) -> str | None:
         """The language of the best-ranked source file, else the repository's main one."""
         for candidate in self.candidates:

@@ -61,6 +61,9 @@ class Candidate:
     score: float
     strong: bool  # named by the spec, or defines an identifier the spec names
     registry: bool = False  # names the feature's siblings together (kept past the limit)
+    # "backend/handlers/{}_auth.go" when the file is one of a family of files shaped alike:
+    # a new member of the family is a new file of that shape
+    shape: str | None = None
     requirement_ids: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
 
@@ -132,7 +135,7 @@ def _identified(
     for quoted in _BACKTICK.findall(spec_text):
         for identifier in _IDENTIFIER.findall(quoted):
             last = re.split(r"[.:/]", identifier)[-1]
-            if len(last) >= 5 and (("_" in last) or re.search(r"[a-z][A-Z]|^[A-Z][a-z]", last)):
+            if len(last) >= 4 and ("_" in last or re.search(r"[a-z][A-Z]|^[A-Z][a-z]", last)):
                 names.setdefault(last, None)
     if not names:
         return []
@@ -254,9 +257,12 @@ def _registries(
     ranked = sorted((c for c in found.values() if not c.strong), key=lambda c: -c.score)
     family: list[str] = []
     for candidate in ranked[:FAMILY_SIZE]:
-        for word in _siblings(candidate.path, repository):
+        members = _siblings(candidate.path, repository)
+        for word in members:
             if word not in spec_words and word not in family:
                 family.append(word)
+        if members:
+            candidate.shape = _shape(candidate.path)
     if len(family) < 3:
         return
     mentions = _mentions(repository, family, related)
@@ -293,6 +299,30 @@ def _siblings(path: str, repository: Repository) -> list[str]:
         if len(names) >= 3:
             family += sorted(names)
     return family
+
+
+def _shape(path: str) -> str | None:
+    """`handlers/coderabbit_auth.go` → `handlers/{}_auth.go` (None for a folder-named file:
+    a new member there needs a new folder)."""
+    pure = PurePosixPath(path)
+    words = tokens(pure.stem)
+    if pure.parent.name == pure.stem or not words or not pure.stem.lower().startswith(words[0]):
+        return None
+    rest = pure.stem[len(words[0]) :]
+    name = "{}" + rest + pure.suffix
+    return name if str(pure.parent) == "." else f"{pure.parent}/{name}"
+
+
+def new_name(spec: Spec, repository: Repository) -> str | None:
+    """The word of the spec's title that no source file in the repository is named after: the
+    new thing the feature adds (`gerrit` in "Gerrit integration" beside GitHub, GitLab, Jira)."""
+    known = {
+        w
+        for name in repository.files
+        if PurePosixPath(name).suffix in SOURCE_EXTENSIONS
+        for w in tokens(name)
+    }
+    return next((w for w in tokens(spec.title) if w not in known), None)
 
 
 def _entries(repository: Repository, base: str, folders: bool) -> set[str]:
