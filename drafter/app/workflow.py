@@ -64,7 +64,7 @@ def load_inputs(
 ) -> tuple[DraftInputs, list[str]]:
     """Parse the spec and discover + parse the constitution; returns inputs and warnings."""
     parsed = spec.load(spec_path)
-    warnings: list[str] = []
+    warnings: list[str] = list(parsed.warnings)
     found = constitution.discover(spec_path, explicit, settings.constitution)
     rules = constitution.load(found) if found else None
     if rules is None:

@@ -206,6 +206,7 @@ def _report(result: Any, *, as_json: bool, to_stdout: bool) -> None:
 
 def _summary(result: Any) -> dict[str, Any]:
     from drafter.app.checking import traceability
+    from drafter.inputs.spec import identifiers
     from drafter.model.sections import SECTIONS
 
     return {
@@ -222,6 +223,7 @@ def _summary(result: Any) -> dict[str, Any]:
             {"rule": v.rule.id, "level": v.rule.level, "value": v.value, "evidence": v.evidence}
             for v in result.report.verdicts
         ],
+        "ids": [i.model_dump(mode="json", exclude={"text"}) for i in identifiers(result.spec)],
         "traceability": [
             row.model_dump(mode="json") | {"traced": row.traced}
             for row in traceability(result.plan, result.spec)

@@ -968,8 +968,8 @@ def data_flow(
     spec = facts.spec
     first = facts.components[0]
     participants = [
-        p.Participant(id="actor", label=facts.actors[0]),
-        p.Participant(id="comp", label=first.name),
+        p.Participant(id="actor1", label=facts.actors[0]),
+        p.Participant(id="comp1", label=first.name),
     ]
     messages: list[p.Message] = []
     story_id = first.story.id if first.story else None
@@ -977,27 +977,31 @@ def data_flow(
     for scenario in scenarios[:3]:
         request = scenario.when or scenario.text
         messages.append(
-            p.Message(source="actor", target="comp", text=short(request, 80), reply=False)
+            p.Message(source="actor1", target="comp1", text=short(request, 80), reply=False)
         )
         if scenario.then:
             messages.append(
-                p.Message(source="comp", target="actor", text=short(scenario.then, 80), reply=True)
+                p.Message(
+                    source="comp1", target="actor1", text=short(scenario.then, 80), reply=True
+                )
             )
     if not messages:
         for requirement in first.requirements[:3]:
             messages.append(
                 p.Message(
-                    source="actor",
-                    target="comp",
+                    source="actor1",
+                    target="comp1",
                     text=short(after_modal(requirement.text), 80),
                     reply=False,
                 )
             )
     store = next((s for s in facts.sightings if s.tech.kind in ("datastore", "service")), None)
     if store is not None and messages:
-        participants.append(p.Participant(id="ext", label=store.tech.name))
-        messages.insert(1, p.Message(source="comp", target="ext", text="read / write", reply=False))
-        messages.insert(2, p.Message(source="ext", target="comp", text="result", reply=True))
+        participants.append(p.Participant(id="ext1", label=store.tech.name))
+        messages.insert(
+            1, p.Message(source="comp1", target="ext1", text="read / write", reply=False)
+        )
+        messages.insert(2, p.Message(source="ext1", target="comp1", text="result", reply=True))
     return p.DataFlowSection(participants=participants, messages=messages, reviews=[])
 
 
