@@ -121,8 +121,9 @@ def quality(trees: Path, speed: bool) -> None:
             f"median modified recall: {statistics.median(r[0] for r in rows):.2f} (target >= 0.5)"
         )
         print(f"median created recall:  {statistics.median(r[1] for r in rows):.2f}")
-        print(f"paths real or in a real folder: median {statistics.median(r[2] for r in rows):.0%}, "
-              f"lowest {min(r[2] for r in rows):.0%} (target >= 95%)")  # fmt: skip
+        shares = [r[2] for r in rows]
+        print(f"paths real or in a real folder: median {statistics.median(shares):.0%}, "
+              f"lowest {min(shares):.0%} (target >= 95%)")  # fmt: skip
 
 
 def generated(root: Path, count: int = 50_000) -> None:

@@ -134,13 +134,14 @@ def test_new_python_file_gets_a_mirrored_test(tmp_path: Path) -> None:
     )
     root = make_repo(tmp_path / "shop", files)
     result = draft(root / "specs/001-cart-discounts/spec.md", tmp_path)
-    modified, new, tests = named(result)
+    _, new, tests = named(result)
     assert new == {"src/shop/cart_discounts_models.py"}  # beside cart.py, snake_case
     assert "tests/unit/shop/test_cart.py" in tests
 
 
 GO_FILES = {
-    "go.mod": "module example.com/svc\n\ngo 1.22\n\nrequire (\n\tgithub.com/onsi/ginkgo/v2 v2.1.0\n)\n",
+    "go.mod": "module example.com/svc\n\ngo 1.22\n\n"
+    "require (\n\tgithub.com/onsi/ginkgo/v2 v2.1.0\n)\n",
     "internal/store/store.go": "package store\n\ntype RetentionPolicy struct{}\n\n"
     "func Save() error { return nil }\n",
     "internal/store/store_test.go": "package store\n",
@@ -158,7 +159,7 @@ GO_FILES = {
 def test_go_module(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "svc", GO_FILES)
     result = draft(root / "docs/retention/spec.md", tmp_path)
-    modified, new, tests = named(result)
+    modified, _, tests = named(result)
     assert "internal/store/store.go" in modified
     assert "internal/store/store_test.go" in tests
     assert all(t.endswith("_test.go") for t in tests)
@@ -191,7 +192,7 @@ Jobs stay locked when a worker dies.
 def test_typescript_app_with_vitest(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "jobs", TS_FILES)
     result = draft(root / "openspec/changes/lease/proposal.md", tmp_path)
-    modified, new, tests = named(result)
+    modified, _, tests = named(result)
     assert "src/jobs/JobStore.ts" in modified
     assert "src/jobs/__vitest__/JobStore.test.ts" in tests
     assert all(t.endswith(".test.ts") for t in tests)
@@ -228,7 +229,7 @@ def test_monorepo_with_two_stacks(tmp_path: Path) -> None:
         "frontend/package.json"
     )
     result = draft(root / "specs/gerrit/spec.md", tmp_path)
-    modified, new, tests = named(result)
+    modified, new, _ = named(result)
     assert modified & {"backend/handlers/jira_auth.go", "backend/handlers/github_auth.go"}
     assert "backend/routes.go" in modified  # names the whole family: the new one joins it
     assert any(p.startswith("backend/handlers/") for p in new)
