@@ -321,7 +321,11 @@ def _related(finding: Finding, spec: Spec, rules: Constitution | None) -> tuple[
         rule = next((r for r in rules.rules if r.id == finding.rule_id), None)
         if rule is not None:
             related.append(
-                Location(file=rules.path, line=rule.line, message="the rule is stated here")
+                Location(
+                    file=rule.source or rules.path,
+                    line=rule.line,
+                    message="the rule is stated here",
+                )
             )
     if finding.rule_id in ("DR003", "DR008", STALE_RULE):
         defined = _definitions(spec)
