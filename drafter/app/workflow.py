@@ -69,8 +69,7 @@ def load_inputs(
     rules = constitution.load(found) if found else None
     if rules is None:
         warnings.append(
-            f"no constitution found for {spec_path} (looked for -c, [tool.drafter] constitution, "
-            "constitution.md, .specify/memory/constitution.md, memory/constitution.md); "
+            f"no constitution found for {spec_path} (looked for {constitution.SOURCES_HINT}); "
             "the Compliance Check says so"
         )
     else:
@@ -102,7 +101,8 @@ def inputs_digest(inputs: DraftInputs) -> str:
     for extra in inputs.spec.extra_sources:
         digest.update(extra.read_bytes())
     if inputs.constitution is not None:
-        digest.update(inputs.constitution.path.read_bytes())
+        for source in (inputs.constitution.path, *inputs.constitution.extra_sources):
+            digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
 
