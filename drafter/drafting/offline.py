@@ -391,8 +391,11 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
             )
         ]  # fmt: skip
         new_files = []
-        if uncovered or not modified:
-            path = _free(grounding, grounding.folder_for(ids), _name_words(facts, component))
+        sibling = grounding.sibling() if index == 0 else None
+        if uncovered or not modified or sibling:
+            path = sibling or _free(
+                grounding, grounding.folder_for(ids), _name_words(facts, component)
+            )
             new_files.append(
                 p.NewFile(
                     path=path,
@@ -817,24 +820,25 @@ def _grounded_suites(
         for modified in component.modified_files:
             if not _is_source(modified.path):
                 continue
-            place = grounding.test_for(modified.path)
-            if not place.exists or place.path in covered:
-                continue
-            covered.add(place.path)
             ids = _ids(*(c.requirement_ids for c in modified.changes))
-            result.append(
-                p.TestSuite(
-                    level="unit",
-                    file=place.path,
-                    cases=[
-                        p.TestCase(
-                            description=f"Extend the existing tests of `{modified.path}` for "
-                            f"{', '.join(ids) or 'the change'}; what they cover still holds",
-                            requirement_ids=ids,
-                        )
-                    ],
+            for place in grounding.tests_for(modified.path, most=2):
+                if not place.exists or place.path in covered:
+                    continue
+                covered.add(place.path)
+                result.append(
+                    p.TestSuite(
+                        level="unit",
+                        file=place.path,
+                        cases=[
+                            p.TestCase(
+                                description=f"Extend the existing tests of `{modified.path}` "
+                                f"for {', '.join(ids) or 'the change'}; what they cover still "
+                                "holds",
+                                requirement_ids=ids,
+                            )
+                        ],
+                    )
                 )
-            )
     return result
 
 
