@@ -33,6 +33,7 @@ DRAFTER_RULES: dict[str, str] = {
     **{rule.id: rule.title for rule in compliance.RULES.values()},
     readback.READ_RULE: readback.READ_RULE_TITLE,
     STALE_RULE: STALE_RULE_TITLE,
+    grounding.RULE_ID: grounding.RULE_TITLE,
 }
 
 
