@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXAMPLE := examples/csv-export
+MERMAID := .cache/mermaid
 
-.PHONY: setup demo test lint bench record golden clean
+.PHONY: setup mermaid demo test lint bench record golden clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "drafter needs Python 3.11+")'
@@ -16,12 +17,24 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Mermaid's own parser (npm) for tests/test_mermaid.py, pinned by tests/mermaid/package-lock.json.
+$(MERMAID)/.installed-stamp: tests/mermaid/package.json tests/mermaid/package-lock.json
+	mkdir -p $(MERMAID)
+	cp tests/mermaid/package.json tests/mermaid/package-lock.json $(MERMAID)/
+	cd $(MERMAID) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+mermaid:  ## install Mermaid's parser for the diagram tests (skipped, with a reason, without npm)
+	@if command -v npm >/dev/null; then \
+		$(MAKE) --no-print-directory $(MERMAID)/.installed-stamp || echo "Mermaid not installed: its parser tests will skip"; \
+	else echo "npm not found: the Mermaid parser tests will skip"; fi
+
 demo: setup  ## draft the bundled example's PLAN.md (offline, no key needed)
 	$(BIN)/drafter spec-to-plan $(EXAMPLE)/SPEC.md
 	@echo "--- $(EXAMPLE)/PLAN.md (first 40 lines) ---"
 	@head -n 40 $(EXAMPLE)/PLAN.md
 
-test: setup  ## run the test suite (no network, no key)
+test: setup mermaid  ## run the test suite (no network, no key)
 	$(BIN)/python -m pytest -q
 
 lint: setup  ## ruff, formatting, mypy, and the layer contract (import-linter)
@@ -47,4 +60,4 @@ golden: setup  ## refresh golden files deliberately, then review the diff
 	$(BIN)/drafter spec-to-plan $(EXAMPLE)/SPEC.md --force
 
 clean:
-	rm -rf $(VENV) .drafter build dist *.egg-info
+	rm -rf $(VENV) .cache .drafter build dist *.egg-info

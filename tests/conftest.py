@@ -60,6 +60,13 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(autouse=True)
+def _no_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fixture specs sit inside drafter's own checkout: ground no plan in it unless a test
+    builds its own repository (tests/test_repository.py clears this)."""
+    monkeypatch.setenv("DRAFTER_NO_REPO", "1")
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeOpenAI]:
     """The fake OpenAI-compatible provider, in-process, one per test module."""

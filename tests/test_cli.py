@@ -186,17 +186,21 @@ def test_schema_prints_the_plan_model() -> None:
     assert_one_line_error(drafter("schema", "nope"), 2, "unknown section")
 
 
-def test_help_and_offline_runs_do_not_import_langchain(workdir: Path) -> None:
+def test_help_and_offline_runs_do_not_import_langchain_or_mcp(workdir: Path) -> None:
     probe = (
         "import sys, runpy\n"
         "sys.argv = ['drafter', *sys.argv[1:]]\n"
         "try:\n    runpy.run_module('drafter', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('langchain', 'langchain_core', 'langchain_openai', 'openai', 'vcr'))\n"
+        "('langchain', 'langchain_core', 'langchain_openai', 'openai', 'vcr', 'mcp'))\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
     )
-    for args in (["--help"], ["spec-to-plan", str(workdir / "SPEC.md"), "--stdout"]):
+    for args in (
+        ["--help"],
+        ["mcp", "--help"],
+        ["spec-to-plan", str(workdir / "SPEC.md"), "--stdout"],
+    ):
         result = subprocess.run(
             [sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60
         )

@@ -310,9 +310,13 @@ def test_init_twice_changes_nothing(tmp_path: Path) -> None:
         ".nvim/compiler/drafter.vim",
         ".nvim/drafter.lua",
         ".nvim.lua",
-        ".claude/commands/plan.md",
-        ".cursor/commands/plan.md",
-        ".github/prompts/plan.prompt.md",
+        ".claude/commands/drafter-plan.md",
+        ".cursor/commands/drafter-plan.md",
+        ".github/prompts/drafter-plan.prompt.md",
+        ".mcp.json",
+        ".cursor/mcp.json",
+        ".vscode/mcp.json",
+        ".gitignore",
         "pyproject.toml",
     }
     assert not [name for name in written if name.endswith(".tmp")]
@@ -450,29 +454,29 @@ def test_unparsable_tasks_json_is_refused_not_clobbered(tmp_path: Path, text: st
     )
     assert "Traceback" not in result.output
     # The other editor's file is still written.
-    assert (tmp_path / ".claude" / "commands" / "plan.md").is_file()
+    assert (tmp_path / ".claude" / "commands" / "drafter-plan.md").is_file()
 
 
 def test_edited_own_file_kept_unless_force(tmp_path: Path) -> None:
     assert run("--dir", str(tmp_path), "--editor", "claude").exit_code == 0
-    command = tmp_path / ".claude" / "commands" / "plan.md"
+    command = tmp_path / ".claude" / "commands" / "drafter-plan.md"
     original = command.read_text()
     command.write_text(original + "\nAlso run the linter.\n")
     kept = run("--dir", str(tmp_path), "--editor", "claude")
     assert kept.exit_code == 0
-    assert "kept      .claude/commands/plan.md (differs; use --force)" in kept.stdout
+    assert "kept      .claude/commands/drafter-plan.md (differs; use --force)" in kept.stdout
     assert command.read_text().endswith("Also run the linter.\n")
     forced = run("--dir", str(tmp_path), "--editor", "claude", "--force")
-    assert "replaced  .claude/commands/plan.md" in forced.stdout
+    assert "replaced  .claude/commands/drafter-plan.md" in forced.stdout
     assert command.read_text() == original
 
 
 def test_crlf_checkout_of_own_file_is_unchanged(tmp_path: Path) -> None:
     assert run("--dir", str(tmp_path), "--editor", "cursor").exit_code == 0
-    command = tmp_path / ".cursor" / "commands" / "plan.md"
+    command = tmp_path / ".cursor" / "commands" / "drafter-plan.md"
     command.write_bytes(command.read_bytes().replace(b"\n", b"\r\n"))
     result = run("--dir", str(tmp_path), "--editor", "cursor")
-    assert "unchanged .cursor/commands/plan.md" in result.stdout
+    assert "unchanged .cursor/commands/drafter-plan.md" in result.stdout
 
 
 # -- detection ----------------------------------------------------------------------------------
@@ -485,8 +489,8 @@ def test_detects_editors_from_directories(tmp_path: Path) -> None:
     assert editors.detect(tmp_path) == [Editor.neovim, Editor.claude, Editor.copilot]
     result = run("--dir", str(tmp_path))
     assert result.exit_code == 0
-    assert (tmp_path / ".claude/commands/plan.md").is_file()
-    assert (tmp_path / ".github/prompts/plan.prompt.md").is_file()
+    assert (tmp_path / ".claude/commands/drafter-plan.md").is_file()
+    assert (tmp_path / ".github/prompts/drafter-plan.prompt.md").is_file()
     assert (tmp_path / ".nvim/compiler/drafter.vim").is_file()
     assert not (tmp_path / ".vscode").exists()
     assert not (tmp_path / ".cursor").exists()
@@ -621,3 +625,179 @@ def test_unreadable_file_stops_before_writing(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"tasks\.json is not UTF-8 text"):
         editors.changes_for(tmp_path, [Editor.claude, Editor.vscode])
     assert sorted(p.name for p in tmp_path.rglob("*")) == [".vscode", "tasks.json"]
+
+
+# -- command names ----------------------------------------------------------------------------
+
+
+def test_commands_do_not_shadow_the_editors_own_plan(tmp_path: Path) -> None:
+    """Claude Code, Cursor and Copilot have a built-in /plan: drafter's is /drafter-plan."""
+    assert run("--dir", str(tmp_path), *ALL).exit_code == 0
+    commands = [
+        p.relative_to(tmp_path).as_posix()
+        for folder in (".claude/commands", ".cursor/commands", ".github/prompts")
+        for p in (tmp_path / folder).iterdir()
+    ]
+    assert sorted(commands) == [
+        ".claude/commands/drafter-plan.md",
+        ".cursor/commands/drafter-plan.md",
+        ".github/prompts/drafter-plan.prompt.md",
+    ]
+
+
+def test_old_plan_command_is_removed_unless_edited(tmp_path: Path) -> None:
+    """A /plan that an earlier drafter wrote goes; one a person edited stays, reported."""
+    assert run("--dir", str(tmp_path), "-e", "claude", "-e", "cursor").exit_code == 0
+    claude_old = tmp_path / ".claude/commands/plan.md"
+    cursor_old = tmp_path / ".cursor/commands/plan.md"
+    claude_old.write_bytes((tmp_path / ".claude/commands/drafter-plan.md").read_bytes())
+    cursor_old.write_text("my own plan command\n")
+    result = run("--dir", str(tmp_path), "-e", "claude", "-e", "cursor")
+    assert result.exit_code == 0
+    assert "removed   .claude/commands/plan.md (renamed; /plan is the editor's own command)" in (
+        result.stdout
+    )
+    assert "kept      .cursor/commands/plan.md (drafter's old name, edited" in result.stdout
+    assert not claude_old.exists()
+    assert cursor_old.read_text() == "my own plan command\n"
+
+
+# -- .gitignore ---------------------------------------------------------------------------------
+
+
+def test_gitignore_is_created_with_the_cache_dir(tmp_path: Path) -> None:
+    result = run("--dir", str(tmp_path), "-e", "claude")
+    assert "wrote     .gitignore" in result.stdout
+    assert ".drafter/" in (tmp_path / ".gitignore").read_text().splitlines()
+    again = run("--dir", str(tmp_path), "-e", "claude")
+    assert "unchanged .gitignore" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("node_modules/\n", "merged"),
+        ("dist", "merged"),
+        ("build/\r\n", "merged"),
+        ("/.drafter\n", "unchanged"),
+        ("x\n  .drafter/  \n", "unchanged"),
+    ],
+)
+def test_gitignore_gets_the_cache_dir_once(tmp_path: Path, text: str, action: str) -> None:
+    ignore = tmp_path / ".gitignore"
+    ignore.write_bytes(text.encode())
+    result = run("--dir", str(tmp_path), "-e", "claude")
+    assert f"{action:<9} .gitignore" in result.stdout
+    after = ignore.read_bytes().decode()
+    assert after.startswith(text)
+    if action == "merged":
+        lines = after.splitlines()
+        assert lines.count(".drafter/") == 1 and lines[0] == text.strip()
+        assert ("\r\n" in after) == ("\r\n" in text) and "\n\n\n" not in after
+    else:
+        assert after == text
+    run("--dir", str(tmp_path), "-e", "claude")
+    assert ignore.read_bytes().decode() == after
+
+
+def test_gitignore_keeps_the_cache_out_of_git(tmp_path: Path) -> None:
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    subprocess.run([git, "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".drafter" / "cache").mkdir(parents=True)
+    (tmp_path / ".drafter" / "cache" / "answer.json").write_text("{}")
+    assert run("--dir", str(tmp_path), "-e", "claude").exit_code == 0
+    status = subprocess.run(
+        [git, "status", "--porcelain", "--untracked-files=all"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ".drafter" not in status.stdout
+    assert ".gitignore" in status.stdout
+
+
+# -- MCP server configs ---------------------------------------------------------------------------
+
+MCP = {
+    "claude": (".mcp.json", "mcpServers", {"type": "stdio", "command": "drafter", "args": ["mcp"]}),
+    "cursor": (".cursor/mcp.json", "mcpServers", {"command": "drafter", "args": ["mcp"]}),
+    "vscode": (
+        ".vscode/mcp.json",
+        "servers",
+        {
+            "type": "stdio",
+            "command": "drafter",
+            "args": ["mcp", "--root", "${workspaceFolder}"],
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("editor", MCP)
+def test_mcp_server_registered_in_the_editors_format(tmp_path: Path, editor: str) -> None:
+    rel, key, entry = MCP[editor]
+    result = run("--dir", str(tmp_path), "-e", editor)
+    assert f"wrote     {rel}" in result.stdout
+    assert json.loads((tmp_path / rel).read_text()) == {key: {"drafter": entry}}
+    assert f"unchanged {rel}" in run("--dir", str(tmp_path), "-e", editor).stdout
+
+
+USER_MCP = """\
+{
+    // the team's servers
+    "servers": {
+        "github": {"type": "http", "url": "https://api.example.invalid/mcp"},
+    },
+    "inputs": []
+}
+"""
+
+
+def test_mcp_config_merged_keeping_the_users_servers(tmp_path: Path) -> None:
+    config_file = tmp_path / ".vscode" / "mcp.json"
+    config_file.parent.mkdir()
+    config_file.write_text(USER_MCP)
+    result = run("--dir", str(tmp_path), "-e", "vscode")
+    assert 'merged    .vscode/mcp.json (added server "drafter")' in result.stdout
+    merged = config_file.read_text()
+    assert merged.startswith(USER_MCP.split('    },\n    "inputs"')[0])
+    assert '\n        "drafter": {\n            "type": "stdio",' in merged
+    data = json.loads(re.sub(r",(\s*[}\]])", r"\1", merged.replace("// the team's servers", "")))
+    assert list(data["servers"]) == ["github", "drafter"]
+    assert data["servers"]["drafter"] == MCP["vscode"][2] and data["inputs"] == []
+    assert "unchanged .vscode/mcp.json" in run("--dir", str(tmp_path), "-e", "vscode").stdout
+    assert config_file.read_text() == merged
+
+
+@pytest.mark.parametrize("text", ["{}", '{"other": 1}\n', '{\n  "mcpServers": {}\n}\n'])
+def test_mcp_servers_object_created_or_filled(tmp_path: Path, text: str) -> None:
+    (tmp_path / ".mcp.json").write_text(text)
+    assert run("--dir", str(tmp_path), "-e", "claude").exit_code == 0
+    data = json.loads((tmp_path / ".mcp.json").read_text())
+    assert data["mcpServers"] == {"drafter": MCP["claude"][2]}
+    assert data.get("other") == json.loads(text).get("other")
+
+
+def test_edited_mcp_entry_kept_unless_force(tmp_path: Path) -> None:
+    assert run("--dir", str(tmp_path), "-e", "cursor").exit_code == 0
+    config_file = tmp_path / ".cursor" / "mcp.json"
+    edited = config_file.read_text().replace('"drafter",', '".venv/bin/drafter",')
+    config_file.write_text(edited)
+    kept = run("--dir", str(tmp_path), "-e", "cursor")
+    assert 'kept      .cursor/mcp.json (server "drafter" differs; use --force)' in kept.stdout
+    assert config_file.read_text() == edited
+    forced = run("--dir", str(tmp_path), "-e", "cursor", "--force")
+    assert "merged    .cursor/mcp.json (replaced server" in forced.stdout
+    assert json.loads(config_file.read_text()) == {"mcpServers": {"drafter": MCP["cursor"][2]}}
+
+
+@pytest.mark.parametrize("text", ['{"mcpServers": [] }', "[]", '{"mcpServers": {'])
+def test_unparsable_mcp_config_is_refused(tmp_path: Path, text: str) -> None:
+    (tmp_path / ".mcp.json").write_text(text)
+    result = run("--dir", str(tmp_path), "-e", "claude")
+    assert result.exit_code == 2
+    assert "drafter: error: .mcp.json: cannot parse it as JSONC, line 1 column" in result.stderr
+    assert (tmp_path / ".mcp.json").read_text() == text

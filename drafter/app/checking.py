@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from drafter.checks import compliance
+from drafter.checks import compliance, grounding
 from drafter.checks.report import Finding, Report, Verdict
 from drafter.core import config
 from drafter.core.errors import InputError
@@ -166,6 +167,8 @@ def check_plan(
             else f
             for f in placed
         )
+        grounded = grounding.missing_paths(read.plan, inputs.repository)
+        findings.extend(document.place(grounded, body, plan_path))
         rows = traceability(read.plan, spec)
     if stamp is not None and stamp.inputs != inputs_digest(inputs):
         findings.extend(_stale(plan_path, text, body, stamp, spec))
@@ -189,6 +192,42 @@ def check_plan(
         spans=read.spans,
         warnings=tuple(warnings),
     )
+
+
+def as_json(result: CheckResult) -> dict[str, Any]:
+    """What `drafter check --format json` prints (and the MCP tool check_plan returns)."""
+    verdicts = result.report.verdicts if result.report else ()
+    return {
+        "plan": str(result.plan_path),
+        "spec": str(result.spec_path),
+        "constitution": str(result.constitution_path) if result.constitution_path else None,
+        "read_back": result.plan is not None,
+        "must_failed": result.failed,
+        "findings": [
+            {
+                **d.finding.model_dump(mode="json", exclude={"anchor"}),
+                "text": d.finding.format(),
+                "related": [r.model_dump(mode="json") for r in d.related],
+            }
+            for d in result.diagnostics
+        ],
+        "verdicts": [
+            {
+                "rule": v.rule.id,
+                "level": v.rule.level,
+                "category": v.rule.category,
+                "value": v.value,
+                "method": v.method,
+                "evidence": v.evidence,
+            }
+            for v in verdicts
+        ],
+        "traceability": [
+            {**row.model_dump(mode="json"), "traced": row.traced} for row in result.traceability
+        ],
+        "sections": {name: span.model_dump() for name, span in result.spans.items()},
+        "warnings": list(result.warnings),
+    }
 
 
 def _stale(plan_path: Path, text: str, body: str, stamp: Trailer, spec: Spec) -> list[Finding]:

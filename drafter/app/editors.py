@@ -6,8 +6,11 @@ Three kinds of file:
   them) unless `force`;
 - `.vscode/tasks.json`: JSONC owned by the user; drafter's tasks (matched by label) are added
   by splicing text, so the user's tasks, comments and layout stay byte for byte;
-- settings and exrc (`pyproject.toml`, `drafter.toml`, `.nvim.lua`): drafter's part is added
-  once when missing; what is there is never rewritten, not even with `force`.
+- the editors' MCP configs (`.mcp.json`, `.cursor/mcp.json`, `.vscode/mcp.json`): JSONC owned
+  by the user as well; drafter's server entry (named "drafter") is spliced in the same way;
+- settings, exrc and ignores (`pyproject.toml`, `drafter.toml`, `.nvim.lua`, `.gitignore`):
+  drafter's part is added once when missing; what is there is never rewritten, not even with
+  `force`.
 Nothing is written until every file has been decided (`changes_for`, then `apply`).
 """
 
@@ -52,12 +55,33 @@ _OWN: dict[Editor, tuple[tuple[str, str], ...]] = {
         (".nvim/compiler/drafter.vim", "neovim/compiler/drafter.vim"),
         (".nvim/drafter.lua", "neovim/drafter.lua"),
     ),
-    Editor.claude: ((".claude/commands/plan.md", "claude/plan.md.j2"),),
-    Editor.cursor: ((".cursor/commands/plan.md", "cursor/plan.md.j2"),),
-    Editor.copilot: ((".github/prompts/plan.prompt.md", "copilot/plan.prompt.md.j2"),),
+    Editor.claude: ((".claude/commands/drafter-plan.md", "claude/drafter-plan.md.j2"),),
+    Editor.cursor: ((".cursor/commands/drafter-plan.md", "cursor/drafter-plan.md.j2"),),
+    Editor.copilot: (
+        (".github/prompts/drafter-plan.prompt.md", "copilot/drafter-plan.prompt.md.j2"),
+    ),
 }
 
-Action = Literal["wrote", "replaced", "merged", "unchanged", "kept", "refused"]
+# Where drafter 0.1 wrote the same commands, as `/plan`, which shadows the editors' built-in
+# plan mode: removed on the next init when unedited (same text as the renamed template).
+_OLD_NAMES: dict[Editor, tuple[tuple[str, str], ...]] = {
+    Editor.claude: ((".claude/commands/plan.md", "claude/drafter-plan.md.j2"),),
+    Editor.cursor: ((".cursor/commands/plan.md", "cursor/drafter-plan.md.j2"),),
+    Editor.copilot: ((".github/prompts/plan.prompt.md", "copilot/drafter-plan.prompt.md.j2"),),
+}
+
+# Where each editor reads project MCP servers: (path, template under editors/, servers key).
+MCP_CONFIGS: dict[Editor, tuple[str, str, str]] = {
+    Editor.claude: (".mcp.json", "mcp/claude.json", "mcpServers"),
+    Editor.cursor: (".cursor/mcp.json", "mcp/cursor.json", "mcpServers"),
+    Editor.vscode: (".vscode/mcp.json", "mcp/vscode.json", "servers"),
+}
+MCP_SERVER_NAME = "drafter"
+
+# Lines of a .gitignore that already keep drafter's cache directory out of the repository.
+_IGNORED = {".drafter", ".drafter/", "/.drafter", "/.drafter/", ".drafter/*", "/.drafter/*"}
+
+Action = Literal["wrote", "replaced", "merged", "unchanged", "kept", "refused", "removed"]
 
 
 @dataclass(frozen=True)
@@ -95,22 +119,32 @@ def changes_for(root: Path, editors: Iterable[Editor], force: bool = False) -> l
         if editor is Editor.vscode:
             changes.append(_tasks_change(root, ".vscode/tasks.json", force))
         changes.extend(_own(root, rel, template, force) for rel, template in _OWN[editor])
+        changes.extend(
+            change
+            for rel, template in _OLD_NAMES.get(editor, ())
+            if (change := _old_name(root, rel, template)) is not None
+        )
+        if editor in MCP_CONFIGS:
+            changes.append(_mcp_change(root, *MCP_CONFIGS[editor], force))
         if editor is Editor.neovim:
             # The project-local config Neovim reads (with 'exrc'); it may hold the user's own
             # settings, so drafter only appends the line that loads its snippet.
             changes.append(_append_once(root, ".nvim.lua", _template("neovim/nvim.lua")))
     changes.append(_settings_change(root))
+    changes.append(_gitignore_change(root))
     return changes
 
 
 def apply(root: Path, changes: Sequence[Change]) -> None:
-    """Write every change that carries content, each atomically."""
+    """Write every change that carries content, each atomically; delete the removed files."""
     for change in changes:
-        if change.content is not None:
-            try:
+        try:
+            if change.action == "removed":
+                (root / change.path).unlink(missing_ok=True)
+            elif change.content is not None:
                 write_atomic(root / change.path, change.content)
-            except OSError as error:
-                raise InputError(f"cannot write {change.path}: {error.strerror}") from error
+        except OSError as error:
+            raise InputError(f"cannot write {change.path}: {error.strerror}") from error
 
 
 # -- templates -------------------------------------------------------------------------------
@@ -163,6 +197,28 @@ def _own(root: Path, rel: str, template: str, force: bool) -> Change:
     if force:
         return Change(rel, "replaced", "it differed; --force", content=wanted)
     return Change(rel, "kept", "differs; use --force")
+
+
+def _old_name(root: Path, rel: str, template: str) -> Change | None:
+    """The command drafter once wrote under a name the editor uses itself: removed when it is
+    still drafter's text, reported and left when a person edited it."""
+    existing = _read(root / rel)
+    if existing is None:
+        return None
+    if _same(existing, _template(template)):
+        return Change(rel, "removed", "renamed; /plan is the editor's own command")
+    return Change(rel, "kept", "drafter's old name, edited; it shadows the editor's /plan")
+
+
+def _gitignore_change(root: Path) -> Change:
+    """`.drafter/` (the response cache) in .gitignore, appended once, the file made if absent."""
+    block = _template("gitignore")
+    existing = _read(root / ".gitignore")
+    if existing is None:
+        return Change(".gitignore", "wrote", content=block)
+    if _IGNORED & {line.strip() for line in existing.splitlines()}:
+        return Change(".gitignore", "unchanged")
+    return Change(".gitignore", "merged", "appended .drafter/", _append(existing, block))
 
 
 def _append_once(root: Path, rel: str, block: str) -> Change:
@@ -250,7 +306,7 @@ def merge_tasks(text: str, wanted: Sequence[dict[str, Any]], force: bool, rel: s
             else:
                 kept.append(task["label"])
     if added:
-        edits.extend(_insertion(text, root, tasks, added))
+        edits.extend(_insertion(text, root, "tasks", tasks, [(None, task) for task in added]))
     notes = []
     if added:
         notes.append(f"added {_labels(t['label'] for t in added)}")
@@ -263,12 +319,55 @@ def merge_tasks(text: str, wanted: Sequence[dict[str, Any]], force: bool, rel: s
     detail = "; ".join(notes)
     if not edits:
         return Change(rel, "kept" if kept else "unchanged", detail)
+    return Change(rel, "merged", detail, content=_edited(text, edits))
+
+
+def _edited(text: str, edits: Sequence[_Edit]) -> str:
     # From the end backwards, so earlier offsets stay valid; at one offset, the edit that must
     # come first in the text is applied last.
     newline = "\r\n" if "\r\n" in text else "\n"
     for edit in sorted(edits, key=lambda e: (e.start, e.order), reverse=True):
         text = text[: edit.start] + edit.text.replace("\n", newline) + text[edit.end :]
-    return Change(rel, "merged", detail, content=text)
+    return text
+
+
+# -- MCP server configs ----------------------------------------------------------------------
+
+
+def _mcp_change(root: Path, rel: str, template: str, key: str, force: bool) -> Change:
+    wanted_file = _template(template)
+    existing = _read(root / rel)
+    if existing is None or not existing.strip():
+        return Change(rel, "wrote", content=wanted_file)
+    wanted = json.loads(wanted_file)[key][MCP_SERVER_NAME]
+    try:
+        return merge_server(existing, key, MCP_SERVER_NAME, wanted, force, rel)
+    except JsoncError as error:
+        return Change(rel, "refused", f"cannot parse it as JSONC, {error}; left as it was")
+
+
+def merge_server(
+    text: str, key: str, name: str, entry: dict[str, Any], force: bool, rel: str
+) -> Change:
+    """Splice server `name` into the `key` object of an MCP config `text` (JSONC)."""
+    root = _Parser(text).document()
+    if not isinstance(root.value, dict):
+        raise JsoncError("the top level is not an object", text, root.start)
+    servers = root.members.get(key)
+    if servers is not None and not isinstance(servers.value, dict):
+        raise JsoncError(f'"{key}" is not an object', text, servers.start)
+    node = servers.members.get(name) if servers is not None else None
+    if node is None:
+        edits = _insertion(text, root, key, servers, [(name, entry)])
+        return Change(rel, "merged", f'added server "{name}"', content=_edited(text, edits))
+    if node.value == entry:
+        return Change(rel, "unchanged")
+    if not force:
+        return Change(rel, "kept", f'server "{name}" differs; use --force')
+    indent = _line_indent(text, node.start)
+    edit = _Edit(node.start, node.end, _render(entry, indent, _unit(text)))
+    detail = f'replaced server "{name}", which differed; --force'
+    return Change(rel, "merged", detail, content=_edited(text, [edit]))
 
 
 def _labels(labels: Iterable[str]) -> str:
@@ -286,20 +385,36 @@ class _Edit:
 
 
 def _insertion(
-    text: str, root: _Node, tasks: _Node | None, added: Sequence[dict[str, Any]]
+    text: str,
+    root: _Node,
+    key: str,
+    container: _Node | None,
+    added: Sequence[tuple[str | None, Any]],
 ) -> list[_Edit]:
-    """Edits that add `added` at the end of the tasks array (created when absent)."""
+    """Edits that add `added` at the end of root's member `key` (created when absent): array
+    items (name None) or object members (name, value)."""
     unit = _unit(text)
-    container = tasks if tasks is not None else root
-    outer = _line_indent(text, container.start)
-    if tasks is not None:
-        inner = (_indent_at(text, tasks.items[0].start) if tasks.items else None) or outer + unit
-        body = ",".join(f"\n{inner}{_render(task, inner, unit)}" for task in added)
+    members = any(name is not None for name, _ in added)
+
+    def entries(inner: str) -> str:
+        return ",".join(
+            f"\n{inner}{'' if name is None else json.dumps(name) + ': '}"
+            f"{_render(value, inner, unit)}"
+            for name, value in added
+        )
+
+    outer = _line_indent(text, (container or root).start)
+    if container is not None:
+        first = _indent_at(text, container.items[0].start) if container.items else None
+        body = entries(first or _member_indent(text, container) or outer + unit)
     else:
-        member_indent = (_indent_at(text, root.items[0].start) if root.items else None) or unit
-        inner = member_indent + unit
-        tasks_text = ",".join(f"\n{inner}{_render(task, inner, unit)}" for task in added)
-        body = f'\n{member_indent}"tasks": [{tasks_text}\n{member_indent}]'
+        member_indent = _member_indent(text, root) or unit
+        opening, closing = "{}" if members else "[]"
+        body = (
+            f"\n{member_indent}{json.dumps(key)}: {opening}{entries(member_indent + unit)}"
+            f"\n{member_indent}{closing}"
+        )
+    container = container or root
     edits: list[_Edit] = []
     if container.items and not container.trailing_comma:
         last = container.items[-1].end
@@ -309,7 +424,7 @@ def _insertion(
     while at > container.start + 1 and text[at - 1] in " \t\r\n":
         at -= 1
     if "\n" not in text[at:close]:
-        body += "\n" + (outer if tasks is not None else "")
+        body += "\n" + (outer if container is not root else "")
     edits.append(_Edit(at, at, body))
     return edits
 
@@ -339,6 +454,13 @@ def _line_indent(text: str, pos: int) -> str:
     """The leading whitespace of the line `pos` is on."""
     line = text[_line_start(text, pos) : pos]
     return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _member_indent(text: str, node: _Node) -> str | None:
+    """The indentation of `node`'s first entry when that entry starts a line of its own."""
+    if not node.items or _line_start(text, node.items[0].start) <= node.start:
+        return None
+    return _line_indent(text, node.items[0].start)
 
 
 def _indent_at(text: str, pos: int) -> str | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from drafter.checks import grounding
 from drafter.checks.compliance import check
 from drafter.checks.report import Finding, Report
 from drafter.core import config
@@ -25,7 +26,7 @@ from drafter.drafting.offline import OFFLINE_NOTICE, OfflineDrafter
 from drafter.engine import update
 from drafter.engine.dag import PipelineOptions
 from drafter.engine.pipeline import draft_plan, partial_dir
-from drafter.inputs import constitution, spec
+from drafter.inputs import constitution, repository, spec
 from drafter.model.plan import Plan
 from drafter.providers.cassette import Tape
 from drafter.providers.limiter import CallBound
@@ -77,6 +78,8 @@ class Run:
     settings: config.Settings
     output: Path | None  # None: print, write nothing
     previous: update.Previous | None  # the plan being updated (edits kept from it)
+    inputs: DraftInputs
+    warnings: list[str]
 
     @property
     def taped(self) -> bool:
@@ -105,7 +108,7 @@ def load_inputs(
 ) -> tuple[DraftInputs, list[str]]:
     """Parse the spec and discover + parse the constitution; returns inputs and warnings."""
     parsed = spec.load(spec_path)
-    warnings: list[str] = []
+    warnings: list[str] = list(parsed.warnings)
     found = constitution.discover(spec_path, explicit, settings.constitution)
     rules = constitution.load(found) if found else None
     if rules is None:
@@ -117,7 +120,12 @@ def load_inputs(
             f"{spec_path} has no requirement IDs (FR-001, SC-001, Kiro numbered criteria…); "
             "drafted with review items instead of traceability"
         )
-    return DraftInputs(spec=parsed, constitution=rules), warnings
+    found_repo = None if settings.no_repo else repository.resolve_root(spec_path, settings.repo)
+    if found_repo is None and not settings.no_repo:
+        warnings.append(f"no repository found for {spec_path} (not inside a git repository; "
+                        "--repo DIR names one); the plan's file paths are proposals")  # fmt: skip
+    context = repository.load(found_repo, settings.cache_dir) if found_repo else None
+    return DraftInputs(spec=parsed, constitution=rules, repository=context), warnings
 
 
 def resolve_run(request: DraftRequest) -> Run:
@@ -131,6 +139,7 @@ def resolve_run(request: DraftRequest) -> Run:
     if (request.record or request.replay) and settings.model is None:
         raise InputError("--record needs a model (--model provider:name): offline drafting "
                          "makes no provider calls")  # fmt: skip
+    inputs, warnings = load_inputs(request.spec_path, request.constitution_path, settings)
     output = None if request.to_stdout else (request.output or request.spec_path.parent / "PLAN.md")
     previous = None
     if output is not None:  # before drafting: an LLM run must not be wasted on a refused write
@@ -146,7 +155,7 @@ def resolve_run(request: DraftRequest) -> Run:
         if previous is not None
         else "fresh"
     )
-    return Run(mode=mode, settings=settings, output=output, previous=previous)
+    return Run(mode, settings, output, previous, inputs, warnings)
 
 
 def _env_model() -> str | None:
@@ -229,7 +238,7 @@ def drafter_for(
 def spec_to_plan(request: DraftRequest) -> DraftResult:
     run = resolve_run(request)
     settings, output, previous = run.settings, run.output, run.previous
-    inputs, warnings = load_inputs(request.spec_path, request.constitution_path, settings)
+    inputs, warnings = run.inputs, run.warnings
     with _tape(request, run) as tape:
         drafter, options = drafter_for(
             settings,
@@ -254,7 +263,7 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
     body = render(
         outcome.plan, report, inputs.spec, request.template, settings.cache_dir / "jinja2"
     )
-    problems = list(report.findings)
+    problems = [*report.findings, *grounding.missing_paths(outcome.plan, inputs.repository)]
     decisions = drafter.decisions if isinstance(drafter, update.ReusingDrafter) else None
     if previous is not None and decisions is not None:
         kept = set(decisions.kept) - set(request.sections)

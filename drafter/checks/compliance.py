@@ -37,6 +37,16 @@ _SECRET = re.compile(
     r"\b(?:sk-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{20,}|ghp_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16})\b"
 )
 _MERMAID_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Words Mermaid's flowchart and sequence lexers read as keywords (compared case-insensitively):
+# as a node or participant ID each one breaks the diagram (`participant actor as …`).
+MERMAID_KEYWORDS = frozenset(
+    """
+    end graph flowchart flowchart-elk subgraph direction style linkstyle classdef class click call
+    href default interpolate tb bt rl lr td sequencediagram participant actor as create destroy box
+    loop alt else opt par and critical option break rect note over left right of links link
+    properties details activate deactivate autonumber off title acctitle accdescr
+    """.split()
+)
 
 
 @dataclass(frozen=True)
@@ -193,6 +203,14 @@ def _diagram_findings(
                 "DR007",
                 f"{diagram}: use letters, digits and _ for the diagram id {node_id!r}",
                 section,
+            )
+        elif node_id.lower() in MERMAID_KEYWORDS:
+            yield _finding(
+                "DR007",
+                f"{diagram}: rename the diagram id {node_id!r}: it is a Mermaid keyword, "
+                "so the diagram does not render",
+                section,
+                node_id,
             )
     for source, target in links:
         missing = [end for end in (source, target) if end not in ids]

@@ -6,7 +6,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -57,13 +57,13 @@ def check(
     Exit codes: 0 no MUST rule fails; 1 a MUST rule (or a structural rule) fails;
     2 bad input (missing or unreadable plan, spec or constitution).
     """
-    from drafter.app.checking import check_plan
+    from drafter.app.checking import as_json, check_plan
 
     result = check_plan(plan, spec, constitution)
     for warning in result.warnings:
         print(f"drafter: warning: {warning}", file=sys.stderr)
     if output_format is Format.json:
-        print(json.dumps(_json(result), indent=2, ensure_ascii=False))
+        print(json.dumps(as_json(result), indent=2, ensure_ascii=False))
     elif output_format is Format.sarif:
         from drafter.app.sarif import to_sarif
 
@@ -92,38 +92,3 @@ def _summary(result: CheckResult) -> str:
     verdict = "fails (a MUST or structural rule is broken)" if result.failed else "passes"
     read = "" if result.plan is not None else "; not in drafter's layout, so not checked"
     return f"{result.plan_path}: {tally}; {verdict}{read}"
-
-
-def _json(result: CheckResult) -> dict[str, Any]:
-    verdicts = result.report.verdicts if result.report else ()
-    return {
-        "plan": str(result.plan_path),
-        "spec": str(result.spec_path),
-        "constitution": str(result.constitution_path) if result.constitution_path else None,
-        "read_back": result.plan is not None,
-        "must_failed": result.failed,
-        "findings": [
-            {
-                **d.finding.model_dump(mode="json", exclude={"anchor"}),
-                "text": d.finding.format(),
-                "related": [r.model_dump(mode="json") for r in d.related],
-            }
-            for d in result.diagnostics
-        ],
-        "verdicts": [
-            {
-                "rule": v.rule.id,
-                "level": v.rule.level,
-                "category": v.rule.category,
-                "value": v.value,
-                "method": v.method,
-                "evidence": v.evidence,
-            }
-            for v in verdicts
-        ],
-        "traceability": [
-            {**row.model_dump(mode="json"), "traced": row.traced} for row in result.traceability
-        ],
-        "sections": {name: span.model_dump() for name, span in result.spans.items()},
-        "warnings": list(result.warnings),
-    }

@@ -129,6 +129,18 @@ def spec_to_plan(
             help="Re-asks per section when its output fails validation (default 2).",
         ),
     ] = None,
+    repo: Annotated[
+        Path | None,
+        typer.Option(
+            "--repo",
+            help="Ground the plan in this repository: its files, manifests, test layout and "
+            "commands (default: the git repository holding the spec).",
+        ),
+    ] = None,
+    no_repo: Annotated[
+        bool,
+        typer.Option("--no-repo", help="Read no repository: file paths in the plan are proposals."),
+    ] = False,
 ) -> None:
     """Draft PLAN.md from a spec and the project constitution.
 
@@ -140,6 +152,8 @@ def spec_to_plan(
 
     if stdout and output is not None:
         raise InputError("give either -o/--output or --stdout, not both")
+    if repo is not None and no_repo:
+        raise InputError("give either --repo or --no-repo, not both")
     result = run(
         DraftRequest(
             spec_path=spec,
@@ -161,6 +175,8 @@ def spec_to_plan(
                 "max_tokens": max_tokens,
                 "cache": False if no_cache else None,
                 "resume": False if no_resume else None,
+                "repo": repo,
+                "no_repo": True if no_repo else None,
             },
         )
     )
@@ -197,6 +213,7 @@ def _report(result: Any, *, as_json: bool, to_stdout: bool) -> None:
 
 def _summary(result: Any) -> dict[str, Any]:
     from drafter.app.checking import traceability
+    from drafter.inputs.spec import identifiers
     from drafter.model.sections import SECTIONS
 
     return {
@@ -213,6 +230,7 @@ def _summary(result: Any) -> dict[str, Any]:
             {"rule": v.rule.id, "level": v.rule.level, "value": v.value, "evidence": v.evidence}
             for v in result.report.verdicts
         ],
+        "ids": [i.model_dump(mode="json", exclude={"text"}) for i in identifiers(result.spec)],
         "traceability": [
             row.model_dump(mode="json") | {"traced": row.traced}
             for row in traceability(result.plan, result.spec)

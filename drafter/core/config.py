@@ -34,6 +34,8 @@ class Settings(BaseModel):
     cache_dir: Path = Path(".drafter")
     cache: bool = True  # answer a request asked before from <cache_dir>/cache
     resume: bool = True  # keep drafted sections until the plan is written, for a re-run
+    repo: Path | None = Field(None, description="the repository to ground the plan in")
+    no_repo: bool = Field(False, description="draft without reading any repository")
     source: Path | None = Field(None, description="the config file the values came from")
 
 
@@ -58,7 +60,7 @@ def _file_values(path: Path) -> dict[str, Any]:
         raise InputError(f"cannot read settings from {path}: {error}") from error
     table = data.get("tool", {}).get("drafter", {}) if path.name == "pyproject.toml" else data
     values = {key.replace("-", "_"): value for key, value in table.items()}
-    for key in ("constitution", "cache_dir"):  # paths in a config file are relative to it
+    for key in ("constitution", "cache_dir", "repo"):  # paths in a config file are relative to it
         if key in values:
             values[key] = path.parent / values[key]
     return values

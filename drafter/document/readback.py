@@ -261,7 +261,16 @@ def _table(section: _Section, header: int) -> list[tuple[int, list[str]]]:
 
 
 def _unmermaid(text: str) -> str:
-    return text.replace("#quot;", '"').replace("#59;", ";")
+    # The entity codes render.mermaid_text writes; "#35;" last, so "#35;59;" stays "#59;".
+    for code, char in (
+        ("#quot;", '"'),
+        ("#59;", ";"),
+        ("#124;", "|"),
+        ("#92;", "\\"),
+        ("#35;", "#"),
+    ):
+        text = text.replace(code, char)
+    return text
 
 
 def _none_if_literal_none(text: str) -> str | None:
@@ -299,7 +308,7 @@ _SHAPES: tuple[tuple[p.NodeKind, re.Pattern[str]], ...] = (
     ("external", re.compile(r'^\{\{"(.*)"\}\}$')),
     ("component", re.compile(r'^\["(.*)"\]$')),
 )
-_EDGE = re.compile(r"^(\w+) -->(?:\|(.*)\|)? (\w+)$")
+_EDGE = re.compile(r'^(\w+) -->(?:\|"?(.*?)"?\|)? (\w+)$')  # the label may be quoted
 _NODE = re.compile(r"^(\w+)(\S.*)$")
 
 

@@ -23,7 +23,7 @@ from jinja2 import (
 )
 from jinja2.sandbox import SandboxedEnvironment
 
-from drafter.checks.compliance import CoverageRow, coverage
+from drafter.checks.compliance import MERMAID_KEYWORDS, CoverageRow, coverage
 from drafter.checks.report import Report
 from drafter.core.errors import InputError
 from drafter.core.resources import data_dir
@@ -33,7 +33,6 @@ from drafter.model import plan as p
 
 DEFAULT_TEMPLATE = "plan.md.j2"
 
-_MERMAID_RESERVED = {"end", "graph", "subgraph", "style", "class", "click", "default", "flowchart"}
 _SHAPES = {
     "actor": '(["{}"])',
     "component": '["{}"]',
@@ -57,18 +56,76 @@ def code(text: str) -> str:
 
 
 def mermaid_id(identifier: str) -> str:
+    """An ID Mermaid reads as a plain name: ASCII word characters, never a keyword, never
+    starting with a digit. Idempotent, so a plan read back renders the same IDs."""
     safe = re.sub(r"\W", "_", str(identifier), flags=re.ASCII) or "node"
-    if safe[0].isdigit() or safe.lower() in _MERMAID_RESERVED:
+    if safe[0].isdigit() or safe.lower() in MERMAID_KEYWORDS:
         safe = f"n_{safe}"
     return safe
 
 
 def mermaid_text(text: str) -> str:
-    return inline(text).replace(";", "#59;").replace('"', "#quot;")
+    """A label or message text as Mermaid entity codes where its characters are syntax: `#`
+    starts an entity, `;` ends a statement, `"` a string, `|` an edge label."""
+    escaped = {"#": "#35;", ";": "#59;", '"': "#quot;", "|": "#124;", "\\": "#92;"}
+    return re.sub(r'[#;"|\\]', lambda match: escaped[match.group(0)], inline(text))
+
+
+def mermaid_edge_label(label: str | None) -> str:
+    """`|"label"|` for an edge, quoted so brackets and arrows in it stay text; "" for none."""
+    text = mermaid_text(label or "")
+    return f'|"{text}"|' if text else ""
 
 
 def mermaid_shape(node: p.DiagramNode) -> str:
-    return _SHAPES[node.kind].format(mermaid_text(node.label))
+    return _SHAPES[node.kind].format(mermaid_text(node.label) or mermaid_id(node.id))
+
+
+def _unique_ids(ids: Iterable[str]) -> dict[str, str]:
+    """Each raw ID to a Mermaid-safe one; IDs that clean to the same name get numbered."""
+    mapping: dict[str, str] = {}
+    for raw in ids:
+        if raw in mapping:
+            continue
+        safe = base = mermaid_id(raw)
+        number = 2
+        while safe in mapping.values():
+            safe, number = f"{base}_{number}", number + 1
+        mapping[raw] = safe
+    return mapping
+
+
+def safe_diagrams(plan: p.Plan) -> p.Plan:
+    """The plan with diagram IDs made valid and unique, whoever drafted it: a model's
+    structured output can put anything in an ID, and an ID is syntax, not text."""
+    arch, flow = plan.architecture, plan.data_flow
+    nodes = _unique_ids(
+        [n.id for n in arch.nodes] + [e.source for e in arch.edges] + [e.target for e in arch.edges]
+    )
+    people = _unique_ids(
+        [x.id for x in flow.participants]
+        + [m.source for m in flow.messages]
+        + [m.target for m in flow.messages]
+    )
+    architecture = arch.model_copy(
+        update={
+            "nodes": [n.model_copy(update={"id": nodes[n.id]}) for n in arch.nodes],
+            "edges": [
+                e.model_copy(update={"source": nodes[e.source], "target": nodes[e.target]})
+                for e in arch.edges
+            ],
+        }
+    )
+    data_flow = flow.model_copy(
+        update={
+            "participants": [x.model_copy(update={"id": people[x.id]}) for x in flow.participants],
+            "messages": [
+                m.model_copy(update={"source": people[m.source], "target": people[m.target]})
+                for m in flow.messages
+            ],
+        }
+    )
+    return plan.model_copy(update={"architecture": architecture, "data_flow": data_flow})
 
 
 def dependency_json(dependencies: Iterable[p.ExternalDependency]) -> str:
@@ -166,6 +223,7 @@ def _environment(
         mermaid_id=mermaid_id,
         mermaid_text=mermaid_text,
         mermaid_shape=mermaid_shape,
+        mermaid_edge_label=mermaid_edge_label,
         dependency_json=dependency_json,
         symbol_heading=lambda kind: p.SYMBOL_HEADINGS[kind],
     )
@@ -192,7 +250,7 @@ def render(
     rows: list[CoverageRow] = coverage(plan, spec)
     try:
         text = env.get_template(name).render(
-            plan=plan,
+            plan=safe_diagrams(plan),
             report=report,
             compliance=compliance_view(report),
             coverage=rows,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pydantic import BaseModel
 
 from drafter.core.errors import ProviderError
 from drafter.inputs.constitution import Constitution
+from drafter.inputs.repository import Repository
 from drafter.inputs.spec import Spec
 from drafter.model.sections import Section, Upstream
 from drafter.providers.usage import CallUsage
@@ -23,6 +24,8 @@ class DraftInputs:
 
     spec: Spec
     constitution: Constitution | None
+    # None: no repository found, or --no-repo. Left out of hashing: one context per run.
+    repository: Repository | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from drafter.drafting import DraftInputs
+from drafter.drafting.placement import Grounding, ground
 from drafter.drafting.text import short, slug, words
 from drafter.inputs.spec import Requirement, Spec, UserStory
 
@@ -65,6 +66,7 @@ class Facts:
     test_first: str | None  # the constitution rule ID that asks for tests first
     feature_slug: str
     persisted: bool  # the spec describes stored data
+    grounding: Grounding | None = None  # the repository the plan is for, when there is one
 
 
 @cache
@@ -228,17 +230,27 @@ _PERSISTENCE = re.compile(
 def derive(inputs: DraftInputs) -> Facts:
     spec = inputs.spec
     sightings = _sightings(inputs)
+    grounding = ground(inputs)
     return Facts(
         spec=spec,
         sightings=sightings,
-        language=_language(sightings, spec),
+        language=_repository_language(grounding) or _language(sightings, spec),
         actors=_actors(spec),
         components=_components(spec),
         test_first=_test_first(inputs),
         feature_slug=_feature_slug(spec),
         persisted=any(_PERSISTENCE.search(r.text) for r in spec.requirements)
         and bool(spec.entities),
+        grounding=grounding,
     )
+
+
+def _repository_language(grounding: Grounding | None) -> Technology | None:
+    """The language of the files the plan touches, else the repository's main one."""
+    if grounding is None:
+        return None
+    name = grounding.language()
+    return next((t for t in catalogue() if t.kind == "language" and t.name == name), None)
 
 
 def _feature_slug(spec: Spec) -> str:

@@ -14,7 +14,9 @@ from pydantic import BaseModel
 
 from drafter.drafting import Drafted, DraftInputs
 from drafter.drafting.facts import ComponentPlan, Facts, Technology, derive
+from drafter.drafting.placement import Grounding
 from drafter.drafting.text import after_modal, camel, clean, first_sentences, mentions, short, words
+from drafter.inputs.repository import SOURCE_EXTENSIONS
 from drafter.inputs.spec import Requirement
 from drafter.model import plan as p
 from drafter.model.sections import NAMES, Section, SectionName, Upstream
@@ -246,7 +248,16 @@ def architecture(
         for s in facts.sightings
     ]
     reviews = []
-    if facts.language is None:
+    if facts.grounding is not None:
+        declared = facts.grounding.stack()
+        named = {row.technology.split(" ")[0].lower() for row in declared}
+        stack = declared + [
+            row for row in stack if row.technology.split(" ")[0].lower() not in named
+            and row.component != "Implementation language"
+        ]  # fmt: skip
+        if not declared:
+            reviews.append(p.ReviewItem(text="Confirm the stack: no manifest was read."))
+    elif facts.language is None:
         stack.insert(
             0,
             p.StackRow(
@@ -303,6 +314,8 @@ def _patterns(facts: Facts) -> list[p.DesignPattern]:
 def components(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.ComponentsSection:
+    if facts.grounding is not None:
+        return _grounded_components(facts, facts.grounding)
     named = _named_source_paths(facts)
     placement = _placement(facts, named)
     result: list[p.Component] = []
@@ -358,6 +371,72 @@ def components(
         else []
     )
     return p.ComponentsSection(components=result, reviews=reviews)
+
+
+def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSection:
+    """Modified Files are the ranked existing files (with their evidence); new files sit in
+    the folder of the code they join, named like their siblings."""
+    result: list[p.Component] = []
+    taken: set[str] = set()
+    for index, component in enumerate(facts.components):
+        ids = {r.id for r in component.requirements}
+        modified = [f for f in grounding.modified(ids, first=index == 0) if f.path not in taken]
+        taken.update(f.path for f in modified)
+        uncovered = [
+            r for r in component.requirements if not any(
+                r.id in c.requirement_ids for f in modified for c in f.changes
+            )
+        ]  # fmt: skip
+        new_files = []
+        if uncovered or not modified:
+            path = _free(grounding, grounding.folder_for(ids), _name_words(facts, component))
+            new_files.append(
+                p.NewFile(
+                    path=path,
+                    purpose=_component_purpose(component),
+                    symbols=[_symbol(r, facts) for r in uncovered],
+                    requirement_ids=[r.id for r in uncovered],
+                    proposed=True,
+                )
+            )
+        result.append(
+            p.Component(
+                name=component.name,
+                purpose=_component_purpose(component),
+                new_files=new_files,
+                modified_files=modified,
+            )
+        )
+    if facts.spec.entities:
+        data = _data_model_component(facts)
+        folder = grounding.folder_for(set(data.new_files[0].requirement_ids))
+        path = _free(grounding, folder, [*facts.feature_slug.split("_")[:2], "models"])
+        data.new_files[0] = data.new_files[0].model_copy(update={"path": path})
+        result.append(data)
+    reviews = [
+        p.ReviewItem(
+            text="Confirm the files to modify (ranked from the spec's words against "
+            f"{grounding.repository.root.name}/; the evidence is beside each change) and the "
+            "names of the new files (placed beside the code they join)."
+        )
+    ]
+    return p.ComponentsSection(components=result, reviews=reviews)
+
+
+def _name_words(facts: Facts, component: ComponentPlan) -> list[str]:
+    if len(facts.components) == 1:
+        return facts.feature_slug.split("_")
+    return component.slug.split("_")
+
+
+def _free(grounding: Grounding, folder: str, name_words: list[str]) -> str:
+    """A new file's path that is not taken yet (an existing file is never "new")."""
+    path = grounding.new_file(folder, name_words)
+    extra = 2
+    while grounding.repository.exists(path):
+        path = grounding.new_file(folder, [*name_words, str(extra)])
+        extra += 1
+    return path
 
 
 def _placement(facts: Facts, named: list[str]) -> dict[str, str]:
@@ -606,15 +685,79 @@ def testing(
         )
     if e2e:
         suites.append(p.TestSuite(level="e2e", file=_test_path(facts, "e2e", feature), cases=e2e))
+    if facts.grounding is not None:
+        suites = _grounded_suites(facts, facts.grounding, upstream.get("components"), suites)
     suites = [s for s in suites if s.cases]
     reviews = []
-    if not any(s.tech.kind == "test" for s in facts.sightings):
+    if facts.grounding is not None:
+        pass  # the test framework comes from the manifests (Architecture Overview)
+    elif not any(s.tech.kind == "test" for s in facts.sightings):
         reviews.append(
             p.ReviewItem(
                 text="Confirm the test framework: neither spec nor constitution names one."
             )
         )
     return p.TestingSection(suites=suites, reviews=reviews)
+
+
+def _grounded_suites(
+    facts: Facts,
+    grounding: Grounding,
+    components_section: BaseModel | None,
+    suites: list[p.TestSuite],
+) -> list[p.TestSuite]:
+    """The same cases, in the files where the repository keeps the tests of the code they
+    cover: an existing test file when the code has one, else a new one named like its
+    neighbours. Modified files with tests of their own get a regression suite."""
+    drafted = (
+        components_section.components if isinstance(components_section, p.ComponentsSection) else []
+    )
+    sources = []
+    for component in drafted[: len(facts.components)]:
+        files = [f.path for f in component.new_files] + [
+            f.path for f in component.modified_files if _is_source(f.path)
+        ]
+        sources.append(files[0] if files else None)
+    all_ids = {r.id for r in facts.spec.requirements}
+    fallback = grounding.new_file(grounding.folder_for(all_ids), facts.feature_slug.split("_"))
+    result: list[p.TestSuite] = []
+    unit_suites = [s for s in suites if s.level == "unit" and s.cases]
+    for suite, source in zip(unit_suites, sources + [None] * len(unit_suites), strict=False):
+        place = grounding.test_for(source or fallback)
+        result.append(suite.model_copy(update={"file": place.path}))
+    for suite in suites:
+        if suite.level != "unit":
+            words_for = [*facts.feature_slug.split("_")[:3], suite.level]
+            source = grounding.new_file(grounding.folder_for(all_ids), words_for)
+            result.append(suite.model_copy(update={"file": grounding.test_for(source).path}))
+    covered = {s.file for s in result}
+    for component in drafted:
+        for modified in component.modified_files:
+            if not _is_source(modified.path):
+                continue
+            place = grounding.test_for(modified.path)
+            if not place.exists or place.path in covered:
+                continue
+            covered.add(place.path)
+            ids = _ids(*(c.requirement_ids for c in modified.changes))
+            result.append(
+                p.TestSuite(
+                    level="unit",
+                    file=place.path,
+                    cases=[
+                        p.TestCase(
+                            description=f"Extend the existing tests of `{modified.path}` for "
+                            f"{', '.join(ids) or 'the change'}; what they cover still holds",
+                            requirement_ids=ids,
+                        )
+                    ],
+                )
+            )
+    return result
+
+
+def _is_source(path: str) -> bool:
+    return path.rsplit(".", 1)[-1] in {e.lstrip(".") for e in SOURCE_EXTENSIONS}
 
 
 def _case_text(requirement: Requirement) -> str:
@@ -822,8 +965,8 @@ def data_flow(
     spec = facts.spec
     first = facts.components[0]
     participants = [
-        p.Participant(id="actor", label=facts.actors[0]),
-        p.Participant(id="comp", label=first.name),
+        p.Participant(id="actor1", label=facts.actors[0]),
+        p.Participant(id="comp1", label=first.name),
     ]
     messages: list[p.Message] = []
     story_id = first.story.id if first.story else None
@@ -831,27 +974,31 @@ def data_flow(
     for scenario in scenarios[:3]:
         request = scenario.when or scenario.text
         messages.append(
-            p.Message(source="actor", target="comp", text=short(request, 80), reply=False)
+            p.Message(source="actor1", target="comp1", text=short(request, 80), reply=False)
         )
         if scenario.then:
             messages.append(
-                p.Message(source="comp", target="actor", text=short(scenario.then, 80), reply=True)
+                p.Message(
+                    source="comp1", target="actor1", text=short(scenario.then, 80), reply=True
+                )
             )
     if not messages:
         for requirement in first.requirements[:3]:
             messages.append(
                 p.Message(
-                    source="actor",
-                    target="comp",
+                    source="actor1",
+                    target="comp1",
                     text=short(after_modal(requirement.text), 80),
                     reply=False,
                 )
             )
     store = next((s for s in facts.sightings if s.tech.kind in ("datastore", "service")), None)
     if store is not None and messages:
-        participants.append(p.Participant(id="ext", label=store.tech.name))
-        messages.insert(1, p.Message(source="comp", target="ext", text="read / write", reply=False))
-        messages.insert(2, p.Message(source="ext", target="comp", text="result", reply=True))
+        participants.append(p.Participant(id="ext1", label=store.tech.name))
+        messages.insert(
+            1, p.Message(source="comp1", target="ext1", text="read / write", reply=False)
+        )
+        messages.insert(2, p.Message(source="ext1", target="comp1", text="result", reply=True))
     return p.DataFlowSection(participants=participants, messages=messages, reviews=[])
 
 
@@ -1037,6 +1184,9 @@ def verification(
     commands = [p.VerificationCommand(comment="Run all tests", command=command)]
     testing_section = upstream.get("testing")
     per_file = facts.language.file_test_command if facts.language else "python -m pytest {file}"
+    own = facts.grounding.commands() if facts.grounding is not None else []
+    if own:  # the repository's own commands; no per-file guess in a runner we did not read
+        commands, per_file = own, ""
     if isinstance(testing_section, p.TestingSection) and per_file:
         for suite in testing_section.suites:
             directory = suite.file.rsplit("/", 1)[0]
@@ -1112,7 +1262,7 @@ def verification(
         manual=manual,
         deployment=deployment,
         reviews=[]
-        if facts.language
+        if own or (facts.language and facts.grounding is None)
         else [p.ReviewItem(text="Confirm the test command for the project's language.")],
     )
 

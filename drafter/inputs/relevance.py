@@ -1,0 +1,245 @@
+"""Relevance: which existing files a spec's requirements most likely change, and why.
+
+Three kinds of evidence, strongest first:
+
+1. the spec names the file (`src/storage/Neo4jJobStore.ts`, or just `Neo4jJobStore.ts`);
+2. the spec names an identifier in backticks (`ExportJob`, `post_merge_jira`) that a file
+   defines or is named after;
+3. BM25 (the kept `bm25s` library) between each requirement's words and each file's path
+   words and defined symbols.
+
+Every candidate carries its evidence (which words matched where) and the requirement IDs it
+serves, so the plan can say why it names a file and a reader can judge it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from drafter.inputs.repository import CONFIG_EXTENSIONS, SOURCE_EXTENSIONS, Repository
+from drafter.inputs.spec import Spec
+
+TOP_PER_REQUIREMENT = 3  # a requirement cites the files ranked this high for it
+_STOP = frozenset(
+    (
+        "a an the to of for and or in on with by from as at is are be been being it its this "
+        "that these those all any each every when while where if then which who into than so "
+        "such via per not no can may will would could also only must shall should new existing "
+        "their there them they our your we us i when after before within without between "
+        "src lib app index main test tests spec specs util utils internal pkg cmd core common "
+        "ts tsx js py go rs md json yaml yml toml system user users provide provides support "
+        "supports allow allows enable enables ensure ensures use uses using able feature data "
+        "given then way one two same other more most each any value values true false"
+    ).split()
+)
+_WORD = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+")
+_BACKTICK = re.compile(r"`([^`\n]{2,80})`")
+_IDENTIFIER = re.compile(r"[A-Za-z_][\w]*(?:[.:/-][A-Za-z_][\w]*)*")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased words of prose, paths and identifiers (camelCase, snake_case, kebab split)."""
+    result = []
+    for word in _WORD.findall(text):
+        lowered = word.lower()
+        if len(lowered) < 3 or lowered in _STOP or lowered.isdigit():
+            continue
+        if len(lowered) > 4 and lowered.endswith("s") and not lowered.endswith("ss"):
+            lowered = lowered[:-1]  # plural → singular: "jobs" finds JobStore
+        result.append(lowered)
+    return result
+
+
+@dataclass
+class Candidate:
+    """An existing file the feature most likely changes."""
+
+    path: str
+    score: float
+    strong: bool  # named by the spec, or defines an identifier the spec names
+    requirement_ids: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+
+def _rankable(path: str, repository: Repository, spec_folder: str) -> bool:
+    if spec_folder and path.startswith(spec_folder + "/"):
+        return False
+    if any(part.startswith(".") for part in path.split("/")[:-1]):
+        return False  # tool scaffolding (.specify/, .github/): not where a feature lives
+    suffix = PurePosixPath(path).suffix
+    if suffix in SOURCE_EXTENSIONS:
+        return not repository.is_test(path)
+    return suffix in CONFIG_EXTENSIONS and path.count("/") <= 3 and "lock" not in path
+
+
+def rank(spec: Spec, repository: Repository, spec_text: str, limit: int = 10) -> list[Candidate]:
+    """The existing files the spec most likely changes, best first, at most `limit` weak ones."""
+    spec_folder = _relative_folder(spec, repository)
+    documents = [f for f in repository.files if _rankable(f, repository, spec_folder)]
+    found: dict[str, Candidate] = {}
+    for path, evidence in _named(spec, repository):
+        found[path] = Candidate(path=path, score=100.0, strong=True, evidence=[evidence])
+    for path, evidence in _identified(spec_text, repository, documents):
+        candidate = found.setdefault(path, Candidate(path=path, score=50.0, strong=True))
+        candidate.evidence.append(evidence)
+    if documents:
+        _bm25(spec, repository, documents, found, limit)
+    for candidate in found.values():
+        if candidate.strong and not candidate.requirement_ids:
+            candidate.requirement_ids = _citing(spec, candidate.path)
+    ordered = sorted(found.values(), key=lambda c: (-c.strong, -c.score, c.path))
+    strong = [c for c in ordered if c.strong]
+    weak = [c for c in ordered if not c.strong][: max(0, limit - len(strong) // 2)]
+    return strong + weak
+
+
+def _relative_folder(spec: Spec, repository: Repository) -> str:
+    try:
+        return spec.path.resolve().parent.relative_to(repository.root).as_posix()
+    except ValueError:
+        return ""
+
+
+def _named(spec: Spec, repository: Repository) -> list[tuple[str, str]]:
+    """Spec-named paths that exist, resolved by their tail when the spec shortens them."""
+    by_tail: dict[str, list[str]] = {}
+    for name in repository.files:
+        by_tail.setdefault(PurePosixPath(name).name, []).append(name)
+    result = []
+    for named in spec.named_paths:
+        clean = named.strip("./")
+        if repository.exists(clean):
+            result.append((clean, f"the spec names `{named}`"))
+            continue
+        matches = [m for m in by_tail.get(PurePosixPath(clean).name, []) if m.endswith(clean)]
+        if len(matches) == 1:
+            result.append((matches[0], f"the spec names `{named}`"))
+    return result
+
+
+def _identified(
+    spec_text: str, repository: Repository, documents: list[str]
+) -> list[tuple[str, str]]:
+    """Files that define, or are named after, an identifier the spec puts in backticks."""
+    names: dict[str, None] = {}
+    for quoted in _BACKTICK.findall(spec_text):
+        for identifier in _IDENTIFIER.findall(quoted):
+            last = re.split(r"[.:/]", identifier)[-1]
+            if len(last) >= 5 and (("_" in last) or re.search(r"[a-z][A-Z]|^[A-Z][a-z]", last)):
+                names.setdefault(last, None)
+    if not names:
+        return []
+    by_stem: dict[str, list[str]] = {}
+    for path in documents:
+        by_stem.setdefault(PurePosixPath(path).stem.lower(), []).append(path)
+    definers: dict[str, list[str]] = {}
+    for path in documents:
+        for symbol in repository.symbols.get(path, ()):
+            if symbol in names:
+                definers.setdefault(symbol, []).append(path)
+    result: list[tuple[str, str]] = []
+    for name in names:
+        stem_hits = list(
+            dict.fromkeys(by_stem.get(name.lower(), []) + by_stem.get(_snake(name), []))
+        )
+        if len(stem_hits) <= 3:
+            result.extend((path, f"named after `{name}` in the spec") for path in stem_hits)
+        hits = definers.get(name, [])
+        if 1 <= len(hits) <= 3:  # a name defined everywhere says nothing about where to change
+            result.extend((path, f"defines `{name}`, which the spec names") for path in hits)
+    return result
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _document_tokens(path: str, repository: Repository) -> list[str]:
+    pure = PurePosixPath(path)
+    folder_words = tokens(str(pure.parent))
+    stem_words = tokens(pure.stem)
+    symbol_words = [w for s in repository.symbols.get(path, ())[:40] for w in tokens(s)]
+    return folder_words + stem_words * 3 + symbol_words
+
+
+def _bm25(
+    spec: Spec,
+    repository: Repository,
+    documents: list[str],
+    found: dict[str, Candidate],
+    limit: int,
+) -> None:
+    import bm25s  # numpy-backed; imported only when a repository is in play
+
+    corpus = [_document_tokens(path, repository) or ["_"] for path in documents]
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    vocabulary = set(retriever.vocab_dict) if hasattr(retriever, "vocab_dict") else None
+    queries: list[tuple[str | None, list[str]]] = [
+        (r.id, tokens(r.text)) for r in spec.requirements if r.kind != "success"
+    ]
+    queries.append((None, tokens(f"{spec.title} {spec.summary} {spec.title}")))
+    totals: dict[int, float] = {}
+    cited: dict[int, list[str]] = {}
+    for requirement_id, query in queries:
+        if vocabulary is not None:
+            query = [w for w in query if w in vocabulary]
+        if not query:
+            continue
+        scores = retriever.get_scores(query)
+        best = float(scores.max())
+        if best <= 0:
+            continue
+        top = scores.argsort()[::-1][: TOP_PER_REQUIREMENT * 3]
+        for rank_index, index in enumerate(int(i) for i in top):
+            share = float(scores[index]) / best
+            if share < 0.5:
+                break
+            totals[index] = totals.get(index, 0.0) + share
+            if requirement_id is not None and rank_index < TOP_PER_REQUIREMENT:
+                cited.setdefault(index, []).append(requirement_id)
+    weakest = 1.0 if len(queries) > 2 else 0.5
+    for index, total in totals.items():
+        if total < weakest and index not in cited:
+            continue
+        path = documents[index]
+        words = set(_document_tokens(path, repository))
+        matched = sorted(
+            {w for rid in cited.get(index, []) for w in tokens(_text(spec, rid))} & words
+        ) or sorted(set(tokens(f"{spec.title} {spec.summary}")) & words)
+        candidate = found.setdefault(path, Candidate(path=path, score=total, strong=False))
+        candidate.requirement_ids = list(
+            dict.fromkeys(candidate.requirement_ids + cited.get(index, []))
+        )
+        if matched:
+            candidate.evidence.append(_where(path, matched, repository))
+        if candidate.strong:
+            continue
+        candidate.score = total
+
+
+def _where(path: str, matched: list[str], repository: Repository) -> str:
+    path_words = set(tokens(path))
+    in_path = [w for w in matched if w in path_words]
+    symbols = [s for s in repository.symbols.get(path, ()) if set(tokens(s)) & set(matched)][:3]
+    parts = []
+    if in_path:
+        parts.append(f"its path has {', '.join(in_path[:5])}")
+    if symbols:
+        parts.append(f"it defines {', '.join(f'`{s}`' for s in symbols)}")
+    return "; ".join(parts) if parts else "it shares the words " + ", ".join(matched[:5])
+
+
+def _text(spec: Spec, requirement_id: str) -> str:
+    requirement = spec.requirement(requirement_id)
+    return requirement.text if requirement else ""
+
+
+def _citing(spec: Spec, path: str) -> list[str]:
+    """Requirements whose words meet the file's name (for a file the spec names outright)."""
+    stem_words = set(tokens(PurePosixPath(path).stem))
+    return [
+        r.id for r in spec.requirements if r.kind != "success" and stem_words & set(tokens(r.text))
+    ][:4]
