@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,9 +132,27 @@ def test_missing_estimate(drafted: tuple[p.Plan, Spec]) -> None:
     assert _ids(_with(plan, steps=steps), spec) == {"DR011"}
 
 
+def test_negation_dropped() -> None:
+    spec_path = Path(__file__).parent / "fixtures" / "quality" / "negation" / "SPEC.md"
+    plan = spec_to_plan(DraftRequest(spec_path=spec_path, to_stdout=True)).plan
+    spec = load(spec_path)
+    assert _ids(plan, spec) == set()
+    inverted = p.Step(
+        description="Store tracker credentials in the workflow payload", requirement_ids=["FR-003"]
+    )
+    phases = [plan.steps.phases[0].model_copy(update={"steps": [inverted]}), *plan.steps.phases[1:]]
+    steps = plan.steps.model_copy(update={"phases": phases})
+    assert _ids(_with(plan, steps=steps), spec) == {"DR012"}
+    kept = inverted.model_copy(
+        update={"description": "Never store tracker credentials in the workflow payload"}
+    )
+    phases[0] = phases[0].model_copy(update={"steps": [kept]})
+    assert _ids(_with(plan, steps=plan.steps.model_copy(update={"phases": phases})), spec) == set()
+
+
 def test_every_rule_has_a_test_here() -> None:
     tested = {"DR002", "DR003", "DR004", "DR005", "DR006", "DR007", "DR008", "DR009", "DR010"}
-    tested |= {"DR011", "DR001"}  # DR001: tests/test_check.py (outline) and below
+    tested |= {"DR011", "DR012", "DR001"}  # DR001: tests/test_check.py (outline) and below
     assert tested == set(RULES)
 
 

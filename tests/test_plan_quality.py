@@ -49,3 +49,46 @@ def test_check_reports_a_keyword_used_as_a_diagram_id(example: Path) -> None:
     plan.write_text(edited, "utf-8")
     assert "participant actor as" in edited
     assert any("Mermaid keyword" in m for m in _rule_messages(plan, "DR007"))
+
+
+# --- meaning: negations ---------------------------------------------------------------------
+
+NEGATION_SPEC = FIXTURES / "negation" / "SPEC.md"
+
+
+def test_no_negative_requirement_loses_its_negation() -> None:
+    result = spec_to_plan(DraftRequest(spec_path=NEGATION_SPEC, to_stdout=True))
+    assert [f.message for f in result.findings if f.rule_id == "DR012"] == []
+    for line in result.text.splitlines():
+        if "merely because" in line:
+            assert re.search(r"\bmust not\b", line, re.IGNORECASE), line
+        if "store tracker credentials" in line:
+            assert re.search(r"\bshall not\b", line, re.IGNORECASE), line
+
+
+def test_check_reports_a_requirement_restated_without_its_negation(tmp_path: Path) -> None:
+    shutil.copy(NEGATION_SPEC, tmp_path / "SPEC.md")
+    text = _draft(tmp_path / "SPEC.md")
+    step = re.search(r"^\d+\. \[ \] .*FR-002\].*$", text, re.MULTILINE)
+    assert step is not None
+    inverted = "1. [ ] Run ticket completion merely because merge automation is enabled [FR-002]"
+    (tmp_path / "PLAN.md").write_text(text.replace(step.group(0), inverted), "utf-8")
+    messages = _rule_messages(tmp_path / "PLAN.md", "DR012")
+    assert len(messages) == 1 and "FR-002" in messages[0]
+
+
+# --- nothing invented ----------------------------------------------------------------------
+
+IDENTIFIERS_SPEC = FIXTURES / "identifiers" / "SPEC.md"
+
+
+def test_only_identifiers_the_spec_names_appear() -> None:
+    text = _draft(IDENTIFIERS_SPEC)
+    changes = text.split("## Proposed Changes", 1)[1].split("Database Schema", 1)[0]
+    named = re.findall(r"^- `([^`]+)`:", changes, re.MULTILINE)
+    assert named == ["releaseJobs()", "GerritInstance"]  # a function, the entity's type
+    assert "GerritInstance" in changes and "Gerritinstance" not in changes
+    assert "Name the functions and types for FR-002, FR-003" in text
+    source_files = re.findall(r"^##### `([^`]+)`", changes, re.MULTILINE)
+    assert not any(path.rsplit("/", 1)[-1].startswith("test") for path in source_files)
+    assert "Controller:" not in text  # no handler name made up from a route

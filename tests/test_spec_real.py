@@ -14,6 +14,7 @@ import pytest
 
 from drafter.app.checking import TraceRow, check_plan, traceability
 from drafter.app.workflow import DraftRequest, DraftResult, spec_to_plan
+from drafter.inputs import constitution
 from drafter.inputs.spec import Spec, identifiers, load, parse
 
 REAL = Path(__file__).parent / "fixtures" / "specs" / "real"
@@ -330,3 +331,63 @@ def test_ids_command_text_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0].split()[:2] == ["R1", "story"]
     assert lines[1].split()[:3] == ["R1.1", "functional", f"{REAL}/kiro-criteria-headings.md:11"]
     assert err.strip() == "kiro spec, 5 IDs: 2 story, 3 functional"
+
+
+# --- constitution sources of each format ------------------------------------------------------
+
+
+def _repo(tmp_path: Path, files: dict[str, str]) -> Path:
+    (tmp_path / ".git").mkdir()
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_openspec_project_md_is_the_constitution_of_a_change(tmp_path: Path) -> None:
+    repo = _repo(
+        tmp_path,
+        {
+            "openspec/project.md": "# Project Context\n\n## Conventions\n\n- Use pytest.\n",
+            "openspec/changes/add-x/proposal.md": "# Change: X\n\n## Why\n\nBecause.\n",
+        },
+    )
+    found = constitution.discover(repo / "openspec/changes/add-x/proposal.md", None, None)
+    assert found == repo / "openspec" / "project.md"
+
+
+def test_kiro_steering_files_are_read_together(tmp_path: Path) -> None:
+    repo = _repo(
+        tmp_path,
+        {
+            ".kiro/steering/tech.md": "# Tech\n\n## Stack\n\n- Code MUST be typed with mypy.\n",
+            ".kiro/steering/product.md": "# Product\n\n## Users\n\n- The app MUST work offline.\n",
+            ".kiro/steering/structure.md": "# Layout\n\n## Tests\n\n- Tests SHOULD be in tests/.\n",
+            ".kiro/specs/sync/requirements.md": "# Requirements Document\n",
+        },
+    )
+    steering = repo / ".kiro" / "steering"
+    found = constitution.discover(repo / ".kiro/specs/sync/requirements.md", None, None)
+    assert found == steering / "product.md"
+    assert found is not None
+    rules = constitution.load(found)
+    assert [(r.id, r.level, r.source) for r in rules.rules] == [
+        ("C-product-A.1", "MUST", None),
+        ("C-tech-A.1", "MUST", steering / "tech.md"),
+        ("C-structure-A.1", "SHOULD", steering / "structure.md"),
+    ]
+    assert rules.extra_sources == (steering / "tech.md", steering / "structure.md")
+
+
+def test_spec_kit_memory_still_wins_over_the_other_sources(tmp_path: Path) -> None:
+    repo = _repo(
+        tmp_path,
+        {
+            ".specify/memory/constitution.md": "# Constitution\n",
+            "openspec/project.md": "# Project\n",
+            ".kiro/steering/tech.md": "# Tech\n",
+            "specs/001-x/spec.md": "# Feature Specification: X\n",
+        },
+    )
+    found = constitution.discover(repo / "specs/001-x/spec.md", None, None)
+    assert found == repo / ".specify" / "memory" / "constitution.md"

@@ -35,6 +35,7 @@ DRAFTER_RULES: dict[str, str] = {
     **{rule.id: rule.title for rule in compliance.RULES.values()},
     readback.READ_RULE: readback.READ_RULE_TITLE,
     STALE_RULE: STALE_RULE_TITLE,
+    grounding.RULE_ID: grounding.RULE_TITLE,
 }
 
 
@@ -322,7 +323,11 @@ def _related(finding: Finding, spec: Spec, rules: Constitution | None) -> tuple[
         rule = next((r for r in rules.rules if r.id == finding.rule_id), None)
         if rule is not None:
             related.append(
-                Location(file=rules.path, line=rule.line, message="the rule is stated here")
+                Location(
+                    file=rule.source or rules.path,
+                    line=rule.line,
+                    message="the rule is stated here",
+                )
             )
     if finding.rule_id in ("DR003", "DR008", STALE_RULE):
         defined = _definitions(spec)

@@ -96,13 +96,6 @@ class Run:
         return self.settings.resume and self.settings.model is not None and not self.taped
 
 
-NO_CONSTITUTION = (
-    "no constitution found for {spec} (looked for -c, [tool.drafter] constitution, "
-    "constitution.md, .specify/memory/constitution.md, memory/constitution.md); "
-    "the Compliance Check says so"
-)
-
-
 def load_inputs(
     spec_path: Path, explicit: Path | None, settings: config.Settings
 ) -> tuple[DraftInputs, list[str]]:
@@ -112,7 +105,10 @@ def load_inputs(
     found = constitution.discover(spec_path, explicit, settings.constitution)
     rules = constitution.load(found) if found else None
     if rules is None:
-        warnings.append(NO_CONSTITUTION.format(spec=spec_path))
+        warnings.append(
+            f"no constitution found for {spec_path} (looked for {constitution.SOURCES_HINT}); "
+            "the Compliance Check says so"
+        )
     else:
         warnings.extend(rules.warnings)
     if not parsed.requirements:

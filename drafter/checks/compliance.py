@@ -15,6 +15,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from drafter.checks import content
 from drafter.checks.report import Finding, Report, Verdict
 from drafter.inputs.constitution import Constitution
 from drafter.inputs.spec import Spec
@@ -69,6 +70,7 @@ RULES: dict[str, Rule] = {
         Rule("DR009", "clarification marker not carried to Open Issues"),
         Rule("DR010", "secret-like token in the plan"),
         Rule("DR011", "phase without an estimate"),
+        Rule("DR012", "requirement restated without its negation"),
     )
 }
 
@@ -155,6 +157,7 @@ def _section_findings(name: str, section: BaseModel, spec: Spec) -> Iterator[Fin
                 path,
             )
     yield from _structure_findings(name, section)
+    yield from content.negation_findings(name, section, spec)
 
 
 def _structure_findings(name: str, section: BaseModel) -> Iterator[Finding]:

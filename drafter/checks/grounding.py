@@ -7,6 +7,7 @@ from drafter.inputs.repository import Repository
 from drafter.model.plan import Plan
 
 RULE_ID = "DR-PATH"
+RULE_TITLE = "modified file not in the repository"
 
 
 def missing_paths(plan: Plan, repository: Repository | None) -> list[Finding]:

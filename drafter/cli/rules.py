@@ -24,7 +24,8 @@ def rules(
         typer.Argument(
             help="Constitution file (default: discovered from the current directory as for "
             "a spec there: [tool.drafter] constitution, constitution.md, "
-            ".specify/memory/constitution.md, memory/constitution.md).",
+            ".specify/memory/constitution.md, memory/constitution.md, openspec/project.md, "
+            ".kiro/steering/*.md).",
             show_default=False,
         ),
     ] = None,
@@ -53,7 +54,7 @@ def rules(
 def locate(path: Path | None, cwd: Path) -> Path:
     """The constitution to list: the argument, or the one a spec in `cwd` would use."""
     from drafter.core import config
-    from drafter.inputs.constitution import discover
+    from drafter.inputs.constitution import SOURCES_HINT, discover
 
     if path is not None:
         if not path.exists():
@@ -63,8 +64,7 @@ def locate(path: Path | None, cwd: Path) -> Path:
     found = discover(cwd, None, settings.constitution)
     if found is None:
         raise InputError(
-            f"no constitution found from {cwd} (looked for [tool.drafter] constitution, "
-            "constitution.md, .specify/memory/constitution.md, memory/constitution.md); "
+            f"no constitution found from {cwd} (looked for {SOURCES_HINT.removeprefix('-c, ')}); "
             "pass a path: drafter rules FILE"
         )
     return found

@@ -202,9 +202,18 @@ def _core_name(spec: Spec) -> str:
 
 
 def _unique_slug(story: UserStory, spec: Spec) -> str:
-    base = slug(story.title, 3) or story.id.lower().replace(".", "_")
-    taken = [slug(s.title, 3) for s in spec.stories]
+    """A module name from the story title; the story ID when the title has no ASCII words (IDs
+    are unique, so no suffix); never named like a test (`test_prompt…` is a test file)."""
+    base = _module_slug(story.title)
+    if not base:
+        return story.id.lower().replace(".", "_")
+    taken = [_module_slug(s.title) for s in spec.stories]
     return base if taken.count(base) == 1 else f"{base}_{story.id.lower()}"
+
+
+def _module_slug(title: str) -> str:
+    kept = [w for w in words(title) if w not in ("test", "tests", "testing", "spec")]
+    return "_".join(kept[:3])
 
 
 _TEST_FIRST = re.compile(

@@ -85,6 +85,9 @@ def context_text(inputs: DraftInputs) -> str:
         spec=_source(spec.path),
         extra_sources=[_source(path) for path in spec.extra_sources],
         constitution=None if inputs.constitution is None else _source(inputs.constitution.path),
+        constitution_extra=[]
+        if inputs.constitution is None
+        else [_source(path) for path in inputs.constitution.extra_sources],
         ids=_id_index(spec),
     )
 

@@ -15,7 +15,16 @@ from pydantic import BaseModel
 from drafter.drafting import Drafted, DraftInputs
 from drafter.drafting.facts import ComponentPlan, Facts, Technology, derive
 from drafter.drafting.placement import Grounding
-from drafter.drafting.text import after_modal, camel, clean, first_sentences, mentions, short, words
+from drafter.drafting.text import (
+    after_modal,
+    camel,
+    clean,
+    first_sentences,
+    mentions,
+    named_identifiers,
+    short,
+    words,
+)
 from drafter.inputs.repository import SOURCE_EXTENSIONS
 from drafter.inputs.spec import Requirement
 from drafter.model import plan as p
@@ -71,6 +80,13 @@ _NUMBER_UNIT = re.compile(
     re.IGNORECASE,
 )
 _ENDPOINT = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+`?(/[\w/{}:.\-]*)")
+# An endpoint the feature itself provides, named in words: "provide a test endpoint", "include
+# … in the unified integrations status endpoint". Endpoints it calls elsewhere are not matched.
+_NAMED_ENDPOINT = re.compile(
+    r"\b(?:provides?|exposes?|adds?|creates?|offers?|in|when)\s+(?:a|an|the)\s+"
+    r"(?P<name>(?:[\w-]+\s+){0,3}?endpoint)\b(?!\s+(?:of|at|on)\b)",
+    re.IGNORECASE,
+)
 _TEST_PATH = re.compile(r"(?:^|/)(?:tests?|__tests__|__vitest__|spec)(?:/|$)|[._-]test\.|_test\.")
 _QUESTION_WORDS = frozenset(
     [
@@ -122,23 +138,11 @@ class OfflineDrafter:
 # --- naming ------------------------------------------------------------------------------------
 
 
-def _style(name_words: str, language: Technology | None, fallback: str) -> str:
-    parts = words(name_words)[:4]
-    if not parts:
-        return fallback
-    naming = language.naming if language else "snake"
-    if naming == "camel":
-        return parts[0] + "".join(w.capitalize() for w in parts[1:])
-    if naming == "kebab":
-        return "-".join(parts)
-    return "_".join(parts)
-
-
 def _file_stem(component: ComponentPlan, language: Technology | None) -> str:
     if language and language.naming == "kebab":
         return component.slug.replace("_", "-")
     if language and language.naming == "camel" and language.extension != ".go":
-        return camel(component.name) or component.slug
+        return camel(component.slug.replace("_", " ")) or component.slug
     return component.slug
 
 
@@ -334,8 +338,8 @@ def components(
             new_files.append(
                 p.NewFile(
                     path=_source_path(facts, component),
-                    purpose=_component_purpose(component),
-                    symbols=[_symbol(r, facts) for r in elsewhere],
+                    purpose=_file_purpose(component, elsewhere),
+                    symbols=_symbols(elsewhere),
                     requirement_ids=[r.id for r in elsewhere],
                     proposed=True,
                 )
@@ -370,7 +374,7 @@ def components(
         if any(f.proposed for c in result for f in c.new_files)
         else []
     )
-    return p.ComponentsSection(components=result, reviews=reviews)
+    return p.ComponentsSection(components=result, reviews=reviews + _unnamed_review(facts, result))
 
 
 def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSection:
@@ -388,13 +392,16 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
             )
         ]  # fmt: skip
         new_files = []
-        if uncovered or not modified:
-            path = _free(grounding, grounding.folder_for(ids), _name_words(facts, component))
+        sibling = grounding.sibling() if index == 0 else None
+        if uncovered or not modified or sibling:
+            path = sibling or _free(
+                grounding, grounding.folder_for(ids), _name_words(facts, component)
+            )
             new_files.append(
                 p.NewFile(
                     path=path,
-                    purpose=_component_purpose(component),
-                    symbols=[_symbol(r, facts) for r in uncovered],
+                    purpose=_file_purpose(component, uncovered),
+                    symbols=_symbols(uncovered),
                     requirement_ids=[r.id for r in uncovered],
                     proposed=True,
                 )
@@ -420,7 +427,7 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
             "names of the new files (placed beside the code they join)."
         )
     ]
-    return p.ComponentsSection(components=result, reviews=reviews)
+    return p.ComponentsSection(components=result, reviews=reviews + _unnamed_review(facts, result))
 
 
 def _name_words(facts: Facts, component: ComponentPlan) -> list[str]:
@@ -469,6 +476,21 @@ def _component_purpose(component: ComponentPlan) -> str:
     )
 
 
+_PURPOSE_ITEMS = 6
+
+
+def _file_purpose(component: ComponentPlan, requirements: Sequence[Requirement]) -> str:
+    """What a new file does, in the requirements' own words (negations kept), since offline
+    drafting names no functions the spec does not name."""
+    if not requirements:
+        return _component_purpose(component)
+    actions = [short(after_modal(r.text), 100) for r in requirements[:_PURPOSE_ITEMS]]
+    more = len(requirements) - _PURPOSE_ITEMS
+    tail = f"; and {more} more (see Implementation Steps)" if more > 0 else ""
+    text = "; ".join(a.rstrip(".。") for a in actions) + tail
+    return text[:1].upper() + text[1:]
+
+
 def _modified_file(path: str, requirements: Sequence[Requirement]) -> p.ModifiedFile:
     return p.ModifiedFile(
         path=path,
@@ -480,19 +502,54 @@ def _modified_file(path: str, requirements: Sequence[Requirement]) -> p.Modified
     )
 
 
-def _symbol(requirement: Requirement, facts: Facts) -> p.CodeSymbol:
-    fallback = "handle_" + re.sub(r"\W", "_", requirement.id.lower())
-    name = _style(after_modal(requirement.text), facts.language, fallback)
-    return p.CodeSymbol(
-        name=f"{name}()", kind="function", description=f"{short(requirement.text, 110)}"
-    )
+def _symbols(requirements: Sequence[Requirement]) -> list[p.CodeSymbol]:
+    """Only the identifiers the requirements name themselves, each once per file: a name made
+    up from prose (`limit_select_limit()`) misleads whoever trusts it, so the file's purpose
+    and the review item describe the rest in words."""
+    symbols: dict[str, p.CodeSymbol] = {}
+    for requirement in requirements:
+        for name, kind in named_identifiers(requirement.text):
+            symbols.setdefault(
+                name,
+                p.CodeSymbol(
+                    name=name,
+                    kind=kind,
+                    description=f"{short(requirement.text, 110)} [{requirement.id}]",
+                ),
+            )
+    return list(symbols.values())
+
+
+def _unnamed_review(facts: Facts, result: list[p.Component]) -> list[p.ReviewItem]:
+    texts = {r.id: r.text for r in facts.spec.requirements}
+    unnamed = [
+        i
+        for c in result
+        for f in c.new_files
+        for i in f.requirement_ids
+        if i in texts and not named_identifiers(texts[i])
+    ]
+    if not unnamed:
+        return []
+    return [
+        p.ReviewItem(
+            text="Name the functions and types for "
+            + _id_list(unnamed)
+            + ": the spec names none, and offline drafting invents no identifiers."
+        )
+    ]
+
+
+def _id_list(ids: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 def _data_model_component(facts: Facts) -> p.Component:
     symbols = []
     related: list[str] = []
     for entity in facts.spec.entities:
-        type_name = camel(entity.name) or re.sub(r"\W", "", entity.name) or "Entity"
+        type_name = _type_name(entity.name)
         symbols.append(
             p.CodeSymbol(name=type_name, kind="class", description=short(entity.description, 110))
         )
@@ -518,6 +575,15 @@ def _data_model_component(facts: Facts) -> p.Component:
         ],
         modified_files=[],
     )
+
+
+def _type_name(name: str) -> str:
+    """The entity's own name when it is already an identifier (`GerritInstance`), else its
+    words joined in PascalCase, keeping their inner capitals ("Gerrit instance")."""
+    if re.fullmatch(r"[A-Za-z_]\w*", name):
+        return name
+    parts = re.findall(r"[A-Za-z0-9]+", name)
+    return "".join(part[:1].upper() + part[1:] for part in parts) or re.sub(r"\W", "", name)
 
 
 def database(
@@ -586,38 +652,58 @@ def _attributes(description: str) -> list[str]:
 
 def api(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) -> p.ApiSection:
     endpoints: dict[tuple[str, str], list[str]] = {}
+    unrouted: dict[str, list[str]] = {}  # endpoints the spec names without a method and route
     sources = [(r.id, r.text) for r in facts.spec.requirements]
     sources += [(s.id, s.text) for s in facts.spec.scenarios]
     for source_id, text in sources:
         for method, path in _ENDPOINT.findall(text):
             endpoints.setdefault((method.upper(), path.rstrip(".,")), []).append(source_id)
-    if not endpoints:
+        for match in _NAMED_ENDPOINT.finditer(text):
+            unrouted.setdefault(clean(match.group("name")).lower(), []).append(source_id)
+    for short_name in [
+        n for n in unrouted if any(o != n and o.endswith(" " + n) for o in unrouted)
+    ]:
+        longer = next(o for o in unrouted if o != short_name and o.endswith(" " + short_name))
+        unrouted[longer] = _ids(unrouted[longer], unrouted.pop(short_name))  # one endpoint
+    if not endpoints and not unrouted:
         return p.ApiSection(
             endpoints=[],
             not_applicable_reason="the spec names no HTTP endpoint; the feature is reached "
             "through the components above",
             reviews=[],
         )
-    result = []
-    for (method, path), ids in sorted(endpoints.items(), key=lambda item: item[0][1]):
-        handler = _style(
-            path.replace("/", " ").replace("{", " ").replace("}", " "), facts.language, "handle"
+    result = [
+        p.Endpoint(
+            method=method,
+            path=path,
+            controller=None,  # never made up from the route: the spec names no handler
+            service=None,
+            validation="validate the request body and parameters against the spec's rules",
+            requirement_ids=_ids(ids),
         )
-        result.append(
-            p.Endpoint(
-                method=method,
-                path=path,
-                controller=f"{method.lower()}_{handler}" if handler else None,
-                service=None,
-                validation="validate the request body and parameters against the spec's rules",
-                requirement_ids=_ids(ids),
+        for (method, path), ids in sorted(endpoints.items(), key=lambda item: item[0][1])
+    ]
+    result += [
+        p.Endpoint(
+            method="HTTP",
+            path=f"{name} (route to choose)",
+            controller=None,
+            service=None,
+            validation="validate the request body and parameters against the spec's rules",
+            requirement_ids=_ids(ids),
+        )
+        for name, ids in unrouted.items()
+    ]
+    reviews = [p.ReviewItem(text="Name the handler and service functions behind each endpoint.")]
+    if unrouted:
+        reviews.append(
+            p.ReviewItem(
+                text="Choose the method and route for "
+                + "; ".join(f"the {name}" for name in unrouted)
+                + " (the spec names the endpoint but not its route)."
             )
         )
-    return p.ApiSection(
-        endpoints=result,
-        not_applicable_reason=None,
-        reviews=[p.ReviewItem(text="Name the service functions behind each endpoint.")],
-    )
+    return p.ApiSection(endpoints=result, not_applicable_reason=None, reviews=reviews)
 
 
 def testing(
@@ -735,24 +821,25 @@ def _grounded_suites(
         for modified in component.modified_files:
             if not _is_source(modified.path):
                 continue
-            place = grounding.test_for(modified.path)
-            if not place.exists or place.path in covered:
-                continue
-            covered.add(place.path)
             ids = _ids(*(c.requirement_ids for c in modified.changes))
-            result.append(
-                p.TestSuite(
-                    level="unit",
-                    file=place.path,
-                    cases=[
-                        p.TestCase(
-                            description=f"Extend the existing tests of `{modified.path}` for "
-                            f"{', '.join(ids) or 'the change'}; what they cover still holds",
-                            requirement_ids=ids,
-                        )
-                    ],
+            for place in grounding.tests_for(modified.path, most=2):
+                if not place.exists or place.path in covered:
+                    continue
+                covered.add(place.path)
+                result.append(
+                    p.TestSuite(
+                        level="unit",
+                        file=place.path,
+                        cases=[
+                            p.TestCase(
+                                description=f"Extend the existing tests of `{modified.path}` "
+                                f"for {', '.join(ids) or 'the change'}; what they cover still "
+                                "holds",
+                                requirement_ids=ids,
+                            )
+                        ],
+                    )
                 )
-            )
     return result
 
 
@@ -1097,10 +1184,14 @@ def performance(
             continue
         match = _NUMBER_UNIT.search(requirement.text)
         if match:
+            # The metric is the sentence up to its number, which is the target beside it; a
+            # sentence that starts with its number ("100% of files …") is the metric whole.
+            before = re.sub(r"[\s,;:.]+$", "", clean(requirement.text[: match.start()]))
+            leads = len(before.split()) < 3
             targets.append(
                 p.PerformanceTarget(
-                    metric=short(requirement.text, 100),
-                    target=clean(match.group(0)),
+                    metric=short(requirement.text if leads else before, 100),
+                    target="as stated" if leads else clean(match.group(0)),
                     requirement_ids=[requirement.id],
                 )
             )

@@ -75,6 +75,21 @@ class Grounding:
             )
         return result
 
+    def sibling(self) -> str | None:
+        """A new member of a family of files shaped alike (`handlers/gerrit_auth.go` beside
+        `handlers/jira_auth.go`), when the spec names something the repository does not have."""
+        word = relevance.new_name(self.spec, self.repository)
+        if word is None:
+            return None
+        for candidate in self.candidates:
+            if candidate.shape:
+                member = PurePosixPath(candidate.path).name
+                name = word.capitalize() if member[:1].isupper() else word
+                path = candidate.shape.format(name)
+                if not self.repository.exists(path):
+                    return path
+        return None
+
     def language(self) -> str | None:
         """The language of the best-ranked source file, else the repository's main one."""
         for candidate in self.candidates:
@@ -103,42 +118,68 @@ class Grounding:
     def _main_folder(self) -> str:
         language = self.repository.language
         folders = Counter(
-            str(PurePosixPath(name).parent)
-            for name in self.repository.files
-            if SOURCE_EXTENSIONS.get(PurePosixPath(name).suffix) == language
-            and not self.repository.is_test(name)
+            {
+                folder: sum(
+                    SOURCE_EXTENSIONS.get(PurePosixPath(n).suffix) == language for n in names
+                )
+                for folder, names in self._code_by_folder.items()
+            }
         )
         return folders.most_common(1)[0][0] if folders else "."
 
     def new_file(self, folder: str, name_words: list[str]) -> str:
         """A path in `folder` named the way its siblings are (snake, kebab, Pascal, camel)."""
-        siblings = [
-            PurePosixPath(n)
-            for n in self.repository.files
-            if str(PurePosixPath(n).parent) == folder
-            and PurePosixPath(n).suffix in SOURCE_EXTENSIONS
-            and not self.repository.is_test(n)
-        ]
+        siblings = [PurePosixPath(n) for n in self._code_by_folder.get(folder, [])]
         suffix = Counter(s.suffix for s in siblings).most_common(1)
         extension = suffix[0][0] if suffix else _default_extension(self.repository)
         stem = _styled(name_words[:4] or ["feature"], [s.stem for s in siblings])
         path = f"{stem}{extension}" if folder == "." else f"{folder}/{stem}{extension}"
         return path
 
+    @cached_property
+    def _code_by_folder(self) -> dict[str, list[str]]:
+        """Folder → the source files directly in it (tests left out)."""
+        found: dict[str, list[str]] = {}
+        for name in self.repository.files:
+            folder, _, base = name.rpartition("/")
+            if PurePosixPath(base).suffix in SOURCE_EXTENSIONS and not self.repository.is_test(
+                name
+            ):
+                found.setdefault(folder or ".", []).append(name)
+        return found
+
+    @cached_property
+    def _tests_by_kind(self) -> dict[str, list[tuple[str, frozenset[str]]]]:
+        found: dict[str, list[tuple[str, frozenset[str]]]] = {}
+        for name in self._test_files:
+            found.setdefault(_kind(name), []).append((name, frozenset(name.split("/")[:-1])))
+        return found
+
     def test_for(self, source: str) -> TestPlace:
-        """The existing test of `source`, else where the repository would keep a new one."""
+        """The existing test of `source` (`test_x.py`, `x.test.ts`, `x_test.go`, or one named
+        `test_x_more.py`), else where the repository would keep a new one: the test folder
+        that shares most folder names with the source, named like the tests there."""
+        return self.tests_for(source)[0]
+
+    def tests_for(self, source: str, most: int = 1) -> list[TestPlace]:
         pure = PurePosixPath(source)
         source_parts = set(pure.parent.parts) - _GENERIC
-        same_stem = self._tests_by_stem.get(pure.stem.lower(), [])
+        stem = pure.stem.lower()
+        same_stem = list(self._tests_by_stem.get(stem, []))
+        if len(stem) >= 6:  # test_merge_automation_temporal.py tests merge_automation.py
+            same_stem += [
+                t for key, tests in self._tests_by_stem.items()
+                if key.startswith(stem + "_") for t in tests
+            ]  # fmt: skip
         same_kind = [t for t in same_stem if _kind(t) == _kind(source)]
         if same_kind:
-            best = max(same_kind, key=lambda t: (_shared(t, source_parts), -len(t)))
-            return TestPlace(best, True)
-        tests = [t for t in self._test_files if _kind(t) == _kind(source)]
+            ordered = sorted(same_kind, key=lambda t: (-_shared(t, source_parts), len(t), t))
+            return [TestPlace(t, True) for t in ordered[:most]]
+        tests = self._tests_by_kind.get(_kind(source), [])
         if not tests:
-            return TestPlace(_sibling_test(pure), False)
-        best = max(tests, key=lambda t: (_shared(t, source_parts), -t.count("/"), t))
-        return TestPlace(_named_like(best, pure), False)
+            return [TestPlace(_sibling_test(pure), False)]
+        best = max(tests, key=lambda t: (len(t[1] & source_parts), -len(t[1]), t[0]))[0]
+        return [TestPlace(_named_like(best, pure), False)]
 
     def stack(self) -> list[p.StackRow]:
         rows = []

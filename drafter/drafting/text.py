@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from drafter.core.language import NEGATION
+from drafter.model.plan import SymbolKind
+
 _CLARIFICATION = re.compile(r"\s*\[NEEDS CLARIFICATION:[^\]]*\]")
-_MODAL = re.compile(r"\b(?:MUST NOT|MUST|SHALL NOT|SHALL|SHOULD|must not|must|shall|should)\b")
+_MODAL = re.compile(
+    r"\b(?:MUST|SHALL|SHOULD|must|shall|should)(?P<negation>\s+(?:NOT|NEVER|not|never))?\b"
+)
 _STOPWORDS = frozenset(
     (
         "a an the to of for and or in on with by from as at is are be been being it its this "
@@ -25,12 +30,17 @@ def clean(text: str) -> str:
 
 
 def short(text: str, limit: int = 90) -> str:
-    """`text` cut at a word boundary to at most `limit` characters."""
+    """`text` cut at a word boundary to at most `limit` characters, with an ellipsis. Never cut
+    off a negation (しない and 않 end the sentence): such a text is quoted whole."""
     text = clean(text)
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:.(")
-    return cut + "…"
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    if NEGATION.search(text[len(cut) :]) and not NEGATION.search(cut):
+        return text
+    return cut.rstrip(",;:.(、，") + "…"
 
 
 def first_sentences(text: str, count: int = 2, limit: int = 400) -> str:
@@ -39,9 +49,13 @@ def first_sentences(text: str, count: int = 2, limit: int = 400) -> str:
 
 
 def after_modal(text: str) -> str:
-    """The action of a requirement: what follows MUST / SHALL, or the whole text."""
+    """The action of a requirement: what follows MUST / SHALL, or the whole text. A negative
+    requirement keeps its negation ("must not run …"): dropping it would say the opposite."""
     match = _MODAL.search(text)
-    return clean(text[match.end() :] if match else text)
+    if match is None:
+        return clean(text)
+    action = clean(text[match.end() :])
+    return f"{' '.join(match.group(0).lower().split())} {action}" if match["negation"] else action
 
 
 def words(text: str) -> list[str]:
@@ -72,6 +86,31 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def identifier(text: str, fallback: str, max_words: int = 4) -> str:
     """A snake_case identifier from prose, or `fallback` when the prose has no ASCII words."""
     return slug(text, max_words) or fallback
+
+
+# A code identifier the spec writes in backticks: `recoverStaleJobs()`, `Store.releaseJobs()`,
+# `JobLease`, `parse_spec()`. Paths, commands and plain words in backticks are not identifiers.
+_NAMED_IDENTIFIER = re.compile(r"`((?:[A-Za-z_]\w*\.)?[A-Za-z_]\w*)(\([^`()]*\))?`")
+
+
+def named_identifiers(text: str) -> list[tuple[str, SymbolKind]]:
+    """(name, kind) for each code identifier `text` names in backticks, in order, once each:
+    a call `f()` is a function (a method when qualified), a PascalCase name a class."""
+    found: list[tuple[str, SymbolKind]] = []
+    for match in _NAMED_IDENTIFIER.finditer(text):
+        name, call = match.group(1), match.group(2)
+        entry: tuple[str, SymbolKind]
+        if call is not None:
+            entry = (f"{name}()", "method" if "." in name else "function")
+        elif re.fullmatch(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+", name):
+            entry = (name, "class")
+        elif re.fullmatch(r"[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+", name):
+            entry = (f"{name}()", "function")
+        else:
+            continue
+        if entry not in found:
+            found.append(entry)
+    return found
 
 
 @cache

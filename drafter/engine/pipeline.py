@@ -37,7 +37,7 @@ def partial_dir(cache_dir: Path, inputs: DraftInputs, model: str) -> Path:
     sha = hashlib.sha256()
     sources = [inputs.spec.path, *inputs.spec.extra_sources]
     if inputs.constitution is not None:
-        sources.append(inputs.constitution.path)
+        sources += [inputs.constitution.path, *inputs.constitution.extra_sources]
     for path in sources:
         sha.update(path.read_bytes() + b"\0")
     sha.update(f"{model}\0{prompts.digest()}".encode())

@@ -271,7 +271,8 @@ def inputs_digest(inputs: DraftInputs) -> str:
     for extra in inputs.spec.extra_sources:
         digest.update(extra.read_bytes())
     if inputs.constitution is not None:
-        digest.update(inputs.constitution.path.read_bytes())
+        for source in (inputs.constitution.path, *inputs.constitution.extra_sources):
+            digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -46,6 +46,7 @@ class Rule(_Frozen):
     text: str
     principle: str  # the principle's title (or the section's, for rules outside principles)
     line: int
+    source: Path | None = None  # the file `line` refers to when it is not `Constitution.path`
 
     @property
     def mandatory(self) -> bool:
@@ -76,6 +77,8 @@ class Constitution(_Frozen):
     # Checks stated in `drafter-rules` blocks; parsed here so a syntax error becomes a warning
     # of the constitution (shown by `drafter rules`) and verdicts need not re-read the file.
     checks: tuple[DeclaredCheck, ...] = ()
+    # Files read besides `path`: the other Kiro steering files (tech.md, structure.md, …).
+    extra_sources: tuple[Path, ...] = ()
 
     def check_for(self, rule_id: str) -> DeclaredCheck | None:
         return next((c for c in self.checks if c.rule_id == rule_id), None)
@@ -84,15 +87,31 @@ class Constitution(_Frozen):
 # --- discovery -------------------------------------------------------------------------------
 
 CONSTITUTION_NAME = "constitution.md"
+# Where each format keeps the project's standing rules, looked for in every directory from
+# the spec up to the repository root: spec-kit's memory, OpenSpec's project.md, Kiro's
+# steering files (product.md, tech.md, structure.md, …, read together).
+_PROJECT_FILES = (
+    Path(".specify/memory") / CONSTITUTION_NAME,
+    Path("memory") / CONSTITUTION_NAME,
+    Path("openspec/project.md"),
+)
+STEERING_DIR = Path(".kiro/steering")
+_STEERING_ORDER = ("product.md", "tech.md", "structure.md")
+SOURCES_HINT = (
+    "-c, [tool.drafter] constitution, constitution.md, .specify/memory/constitution.md, "
+    "memory/constitution.md, openspec/project.md, .kiro/steering/*.md"
+)
 
 
 def discover(spec_path: Path, explicit: Path | None, configured: Path | None) -> Path | None:
     """The constitution that governs `spec_path` (a spec file, or a directory), or None.
 
     Order: the `-c` path, the `[tool.drafter] constitution` setting, `constitution.md` beside
-    the spec or in its parent, then `.specify/memory/constitution.md` or
-    `memory/constitution.md` in the spec's directory or any parent up to the repository root
-    (the first directory holding `.git`). A path given explicitly must exist.
+    the spec or in its parent, then in the spec's directory or any parent up to the repository
+    root (the first directory holding `.git`): `.specify/memory/constitution.md`,
+    `memory/constitution.md`, `openspec/project.md`, or the Kiro steering files in
+    `.kiro/steering/` (the first of them is returned; `load` reads them all). A path given
+    explicitly must exist.
     """
     for given, origin in (
         (explicit, "-c/--constitution"),
@@ -108,17 +127,75 @@ def discover(spec_path: Path, explicit: Path | None, configured: Path | None) ->
         if (directory / CONSTITUTION_NAME).is_file():
             return directory / CONSTITUTION_NAME
     for directory in (base, *base.parents):
-        for relative in (Path(".specify/memory"), Path("memory")):
-            candidate = directory / relative / CONSTITUTION_NAME
+        for relative in _PROJECT_FILES:
+            candidate = directory / relative
             if candidate.is_file():
                 return candidate
+        if steering := steering_files(directory / STEERING_DIR):
+            return steering[0]
         if (directory / ".git").exists():
             break
     return None
 
 
+def steering_files(directory: Path) -> list[Path]:
+    """Kiro's steering files: product, tech and structure first, then the rest by name."""
+    if not directory.is_dir():
+        return []
+    found = sorted(directory.glob("*.md"))
+    rank = {name: n for n, name in enumerate(_STEERING_ORDER)}
+    return sorted(found, key=lambda p: (rank.get(p.name, len(rank)), p.name))
+
+
+def _is_steering(path: Path) -> bool:
+    return path.parent.name == STEERING_DIR.name and path.parent.parent.name == ".kiro"
+
+
 def load(path: Path) -> Constitution:
-    """Read and parse a constitution file (UTF-8, BOM and CRLF accepted)."""
+    """Read and parse a constitution file (UTF-8, BOM and CRLF accepted).
+
+    A Kiro steering file is read with the other steering files beside it: their rules are
+    one constitution, each rule ID carrying its file (`C-tech-A.2`) and each rule its source.
+    """
+    if not _is_steering(path):
+        return _load_one(path)
+    others = [p for p in steering_files(path.parent) if p != path]
+    parts = [_steering_part(p, p == path) for p in (path, *others)]
+    first = parts[0]
+    return first.model_copy(
+        update={
+            "title": f"Kiro steering ({', '.join(p.path.stem for p in parts)})",
+            "principles": tuple(x for p in parts for x in p.principles),
+            "rules": tuple(r for p in parts for r in p.rules),
+            "warnings": tuple(w for p in parts for w in p.warnings),
+            "checks": tuple(c for p in parts for c in p.checks),
+            "extra_sources": tuple(p.path for p in parts[1:]),
+        }
+    )
+
+
+def _steering_part(path: Path, primary: bool) -> Constitution:
+    """One steering file, its rule IDs prefixed with the file's stem so they stay unique."""
+    parsed = _load_one(path)
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", path.stem).strip("-") or "steering"
+
+    def renamed(rule_id: str) -> str:
+        return rule_id.replace("C-", f"C-{stem}-", 1)
+
+    return parsed.model_copy(
+        update={
+            "rules": tuple(
+                r.model_copy(update={"id": renamed(r.id), "source": None if primary else path})
+                for r in parsed.rules
+            ),
+            "checks": tuple(
+                c.model_copy(update={"rule_id": renamed(c.rule_id)}) for c in parsed.checks
+            ),
+        }
+    )
+
+
+def _load_one(path: Path) -> Constitution:
     if path.is_dir():
         raise InputError(f"constitution is a directory, not a file: {path}")
     try:

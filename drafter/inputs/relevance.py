@@ -35,6 +35,7 @@ _STOP = frozenset(
     ).split()
 )
 _WORD = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+")
+_LOWER_WORD = re.compile(r"[a-z][a-z0-9]*")
 _BACKTICK = re.compile(r"`([^`\n]{2,80})`")
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w]*(?:[.:/-][A-Za-z_][\w]*)*")
 
@@ -59,6 +60,10 @@ class Candidate:
     path: str
     score: float
     strong: bool  # named by the spec, or defines an identifier the spec names
+    registry: bool = False  # names the feature's siblings together (kept past the limit)
+    # "backend/handlers/{}_auth.go" when the file is one of a family of files shaped alike:
+    # a new member of the family is a new file of that shape
+    shape: str | None = None
     requirement_ids: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
 
@@ -85,14 +90,17 @@ def rank(spec: Spec, repository: Repository, spec_text: str, limit: int = 10) ->
         candidate = found.setdefault(path, Candidate(path=path, score=50.0, strong=True))
         candidate.evidence.append(evidence)
     if documents:
-        _bm25(spec, repository, documents, found, limit)
+        related = _bm25(spec, repository, documents, found)
+        _registries(spec, repository, related, found)
+        _only_code(repository, documents, found)
     for candidate in found.values():
         if candidate.strong and not candidate.requirement_ids:
             candidate.requirement_ids = _citing(spec, candidate.path)
     ordered = sorted(found.values(), key=lambda c: (-c.strong, -c.score, c.path))
     strong = [c for c in ordered if c.strong]
-    weak = [c for c in ordered if not c.strong][: max(0, limit - len(strong) // 2)]
-    return strong + weak
+    registries = [c for c in ordered if c.registry and not c.strong]
+    weak = [c for c in ordered if not c.strong and not c.registry]
+    return strong + registries + weak[: max(0, limit - len(strong) // 2)]
 
 
 def _relative_folder(spec: Spec, repository: Repository) -> str:
@@ -127,7 +135,7 @@ def _identified(
     for quoted in _BACKTICK.findall(spec_text):
         for identifier in _IDENTIFIER.findall(quoted):
             last = re.split(r"[.:/]", identifier)[-1]
-            if len(last) >= 5 and (("_" in last) or re.search(r"[a-z][A-Z]|^[A-Z][a-z]", last)):
+            if len(last) >= 4 and ("_" in last or re.search(r"[a-z][A-Z]|^[A-Z][a-z]", last)):
                 names.setdefault(last, None)
     if not names:
         return []
@@ -169,8 +177,9 @@ def _bm25(
     repository: Repository,
     documents: list[str],
     found: dict[str, Candidate],
-    limit: int,
-) -> None:
+) -> list[str]:
+    """Adds the best-ranked files per requirement to `found`; returns the SCANNED files most
+    related to the spec as a whole, and the shallow config files (where registries live)."""
     import bm25s  # numpy-backed; imported only when a repository is in play
 
     corpus = [_document_tokens(path, repository) or ["_"] for path in documents]
@@ -183,6 +192,7 @@ def _bm25(
     queries.append((None, tokens(f"{spec.title} {spec.summary} {spec.title}")))
     totals: dict[int, float] = {}
     cited: dict[int, list[str]] = {}
+    overall = None
     for requirement_id, query in queries:
         if vocabulary is not None:
             query = [w for w in query if w in vocabulary]
@@ -192,6 +202,7 @@ def _bm25(
         best = float(scores.max())
         if best <= 0:
             continue
+        overall = scores / best if overall is None else overall + scores / best
         top = scores.argsort()[::-1][: TOP_PER_REQUIREMENT * 3]
         for rank_index, index in enumerate(int(i) for i in top):
             share = float(scores[index]) / best
@@ -218,6 +229,152 @@ def _bm25(
         if candidate.strong:
             continue
         candidate.score = total
+    configs = [d for d in documents if PurePosixPath(d).suffix not in SOURCE_EXTENSIONS]
+    if overall is None:
+        return configs
+    ranked = [documents[int(i)] for i in overall.argsort()[::-1][:SCANNED] if overall[int(i)] > 0]
+    return list(dict.fromkeys(ranked + configs))
+
+
+FAMILY_SIZE = 8  # top-ranked files whose distinctive names make up the feature family
+MAX_REGISTRIES = 5
+MENTION_BYTES = 32 * 1024
+SCANNED = 200  # files read for registries: those most related to the spec, and configs
+
+
+def _registries(
+    spec: Spec, repository: Repository, related: list[str], found: dict[str, Candidate]
+) -> None:
+    """Files that name several members of the feature's family together: a new member is
+    registered there too (`lem.asd` lists every `*-mode`, `routes.go` every integration).
+
+    The family is the distinctive words in the names of the best-ranked files that the spec
+    does not use itself (`coderabbit` in `coderabbit_auth.go` when the spec is about a new
+    Gerrit auth) and that more than one file is named after."""
+    spec_words = set(
+        tokens(" ".join([spec.title, spec.summary, *(r.text for r in spec.requirements)]))
+    )
+    ranked = sorted((c for c in found.values() if not c.strong), key=lambda c: -c.score)
+    family: list[str] = []
+    for candidate in ranked[:FAMILY_SIZE]:
+        members = _siblings(candidate.path, repository)
+        for word in members:
+            if word not in spec_words and word not in family:
+                family.append(word)
+        if members:
+            candidate.shape = _shape(candidate.path)
+    if len(family) < 3:
+        return
+    mentions = _mentions(repository, family, related)
+    ranked_registries = sorted(
+        ((path, words) for path, words in mentions.items() if len(words) >= 2),
+        key=lambda item: (-len(item[1]), item[0]),
+    )
+    for path, words in ranked_registries[:MAX_REGISTRIES]:
+        candidate = found.setdefault(path, Candidate(path=path, score=0.0, strong=False))
+        candidate.registry = True
+        named = ", ".join(f"`{w}`" for w in sorted(words)[:4])
+        candidate.evidence.append(f"it names {named} together: the new one joins them here")
+
+
+def _siblings(path: str, repository: Repository) -> list[str]:
+    """The names that vary among things shaped like `path` or its folder, beside them: for
+    `handlers/coderabbit_auth.go` the X of every `handlers/X_auth.go`; for
+    `extensions/scheme-mode/syntax.lisp` the X of every `extensions/X-mode/`. Fewer than
+    three such names make no family."""
+    pure = PurePosixPath(path)
+    shapes = [(pure.parent, pure.stem, False)]
+    if pure.parent.name:
+        shapes.append((pure.parent.parent, pure.parent.name, True))
+    family: list[str] = []
+    for base, name, is_folder in shapes:
+        words = tokens(name)
+        if len(words) < 2:
+            continue
+        names = {
+            other[0]
+            for other in (tokens(n) for n in _entries(repository, str(base), is_folder))
+            if len(other) >= 2 and other[-1] == words[-1]
+        }
+        if len(names) >= 3:
+            family += sorted(names)
+    return family
+
+
+def _shape(path: str) -> str | None:
+    """`handlers/coderabbit_auth.go` → `handlers/{}_auth.go` (None for a folder-named file:
+    a new member there needs a new folder)."""
+    pure = PurePosixPath(path)
+    words = tokens(pure.stem)
+    if pure.parent.name == pure.stem or not words or not pure.stem.lower().startswith(words[0]):
+        return None
+    rest = pure.stem[len(words[0]) :]
+    name = "{}" + rest + pure.suffix
+    return name if str(pure.parent) == "." else f"{pure.parent}/{name}"
+
+
+def new_name(spec: Spec, repository: Repository) -> str | None:
+    """The word of the spec's title that no source file in the repository is named after: the
+    new thing the feature adds (`gerrit` in "Gerrit integration" beside GitHub, GitLab, Jira)."""
+    known = {
+        w
+        for name in repository.files
+        if PurePosixPath(name).suffix in SOURCE_EXTENSIONS
+        for w in tokens(name)
+    }
+    return next((w for w in tokens(spec.title) if w not in known), None)
+
+
+def _entries(repository: Repository, base: str, folders: bool) -> set[str]:
+    """File stems (or sub-folder names) directly inside `base`."""
+    prefix = "" if base == "." else base + "/"
+    found = set()
+    for name in repository.files:
+        if not name.startswith(prefix):
+            continue
+        rest = name[len(prefix) :].split("/")
+        if folders and len(rest) > 1:
+            found.add(rest[0])
+        elif not folders and len(rest) == 1:
+            found.add(PurePosixPath(rest[0]).stem)
+    return found
+
+
+def _mentions(repository: Repository, family: list[str], files: list[str]) -> dict[str, set[str]]:
+    """File → which family words its text contains, from each file's first MENTION_BYTES
+    (`git grep` with dozens of case-folded words takes seconds; a set of words does not)."""
+    wanted = set(family)
+    result: dict[str, set[str]] = {}
+    for path in files:
+        try:
+            with (repository.root / path).open("rb") as handle:
+                text = handle.read(MENTION_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        words = wanted.intersection(_LOWER_WORD.findall(text.lower()))
+        if words:
+            result[path] = words
+    return result
+
+
+SMALL_CODEBASE = 3  # at most this many source files: every one of them is in play
+
+
+def _only_code(repository: Repository, documents: list[str], found: dict[str, Candidate]) -> None:
+    """In a repository whose code is a file or three (a fresh project), the feature grows
+    from those files whatever words they use."""
+    sources = [d for d in documents if PurePosixPath(d).suffix in SOURCE_EXTENSIONS]
+    sources = [
+        d
+        for d in sources
+        if not any(p.startswith((".", "@")) for p in d.split("/"))
+        and ".config." not in PurePosixPath(d).name  # vitest.config.ts: tooling, not code
+    ]
+    if not 1 <= len(sources) <= SMALL_CODEBASE:
+        return
+    for path in sources:
+        candidate = found.setdefault(path, Candidate(path=path, score=0.5, strong=False))
+        candidate.evidence.append(f"one of the {len(sources)} source files of the repository")
 
 
 def _where(path: str, matched: list[str], repository: Repository) -> str:

@@ -1,0 +1,84 @@
+"""The language a text is written in, and how each language says "not", for restating
+requirements faithfully.
+
+Detection is by script share, so it needs no model: Hangul is Korean, kana is Japanese, Han
+without kana is Chinese; Latin text is Spanish when Spanish function words clearly outnumber
+English ones, else English (the default).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+Language = Literal["en", "zh", "ja", "ko", "es"]
+LANGUAGES: tuple[Language, ...] = ("en", "zh", "ja", "ko", "es")
+DEFAULT: Language = "en"
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_SPANISH = re.compile(
+    r"\b(?:el|la|los|las|del|que|una|por|para|con|debe|deberá|sistema|usuario|cuando|será|"
+    r"están?|también|según)\b",
+    re.IGNORECASE,
+)
+_ENGLISH = re.compile(
+    r"\b(?:the|and|of|to|with|must|shall|should|system|user|when|that|this|is|are)\b",
+    re.IGNORECASE,
+)
+# Marks what is not prose: code spans, IDs, paths, URLs, which every language shares.
+_NOT_PROSE = re.compile(r"`[^`]*`|\[[^\]]*\]|https?://\S+|\S+/\S+|\b[A-Z]+-?\d+(?:\.\d+)*\b")
+
+
+def detect(texts: Iterable[str]) -> Language:
+    """The language of `texts` (the spec's prose), by which script its letters are in."""
+    text = _NOT_PROSE.sub(" ", " ".join(texts))
+    hangul, kana, han = (len(p.findall(text)) for p in (_HANGUL, _KANA, _HAN))
+    latin = len(_LATIN.findall(text))
+    cjk = hangul + kana + han
+    if cjk and cjk * 2 >= latin * 0.5:  # a CJK character carries about four Latin letters
+        if hangul >= kana + han:
+            return "ko"
+        return "ja" if kana else "zh"
+    spanish, english = len(_SPANISH.findall(text)), len(_ENGLISH.findall(text))
+    return "es" if spanish > 2 * english and spanish >= 3 else DEFAULT
+
+
+def in_script(text: str, language: Language) -> bool:
+    """True when `text` has letters of `language`'s own script (for CJK) or is Latin text."""
+    prose = _NOT_PROSE.sub(" ", text)
+    if language == "ko":
+        return bool(_HANGUL.search(prose))
+    if language == "ja":
+        return bool(_KANA.search(prose) or _HAN.search(prose))
+    if language == "zh":
+        return bool(_HAN.search(prose))
+    return bool(_LATIN.search(prose))
+
+
+def is_cjk(language: Language) -> bool:
+    return language in ("zh", "ja", "ko")
+
+
+# How a requirement says it must not happen, per language. English and Spanish modals are
+# words; the CJK markers are written into the verb (不得 before it, しない/않 after it).
+NEGATION = re.compile(
+    r"\b(?:MUST|SHALL|SHOULD|MAY|WILL|CAN|must|shall|should|may|will|can)\s+(?:NOT|NEVER|not|never)\b"
+    r"|\b(?:cannot|never|NEVER)\b"
+    r"|\b(?:NO|no)\s+(?:DEBE|debe|DEBERÁ|deberá|PUEDE|puede|DEBERÍA|debería)\b|\bnunca\b"
+    r"|不得|不能|不应|不可|不允许|禁止|绝不|不要|不会"
+    # Japanese and Korean negations end the verb; one in a condition ("存在しない場合", "if
+    # there is none") is not the requirement's polarity.
+    r"|(?:しない|しません|してはならない|してはいけない|できない|ではない|ないこと)(?!場合|とき|時|なら|限り)"
+    r"|않(?!으면|는 경우)|안 된다|안 됨|금지|없어야"
+)
+# Any sign that a restatement kept a negation (a plain "not" or "no" is enough).
+NEGATED = re.compile(
+    NEGATION.pattern
+    + r"|\b(?:not|never|no|without|neither|nor|don't|doesn't|won't|nunca|ni|sin)\b"
+    + r"|不|没|无|ない|なし|않|못|없|안 |금지",
+    re.IGNORECASE,
+)
