@@ -61,9 +61,9 @@ def test_no_negative_requirement_loses_its_negation() -> None:
     assert [f.message for f in result.findings if f.rule_id == "DR012"] == []
     for line in result.text.splitlines():
         if "merely because" in line:
-            assert re.search(r"\b(?:MUST NOT|must not)\b", line), line
+            assert re.search(r"\bmust not\b", line, re.IGNORECASE), line
         if "store tracker credentials" in line:
-            assert re.search(r"\b(?:SHALL NOT|shall not)\b", line), line
+            assert re.search(r"\bshall not\b", line, re.IGNORECASE), line
 
 
 def test_check_reports_a_requirement_restated_without_its_negation(tmp_path: Path) -> None:

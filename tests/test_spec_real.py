@@ -391,3 +391,16 @@ def test_spec_kit_memory_still_wins_over_the_other_sources(tmp_path: Path) -> No
     )
     found = constitution.discover(repo / "specs/001-x/spec.md", None, None)
     assert found == repo / ".specify" / "memory" / "constitution.md"
+
+
+def test_story_criteria_are_its_scenarios_and_ids_without_hyphen_are_ids() -> None:
+    spec = load(REAL / "stories-criteria-zh.md")
+    assert spec.title == "门店排班系统"
+    assert [(s.id, s.title) for s in spec.stories] == [("US1", "按周排班"), ("US2", "申请换班")]
+    # `#### 验收标准` under `### 故事1`: the story's acceptance scenarios; `- 1. …` too.
+    assert [s.id for s in spec.scenarios] == ["US1.1", "US1.2", "US2.1", "US2.2"]
+    assert spec.scenarios[2].text == "店员可以选择一个自己的班次和一位同事发起申请"
+    assert _ids(spec) == ["FR1", "FR2", "NFR1"]
+    assert _text(spec, "FR1") == "排班编辑: 店长在周视图中编辑排班，保存后通知相关店员。"
+    assert spec.requirement("NFR1") is not None
+    assert spec.requirements[2].kind == "non_functional"
