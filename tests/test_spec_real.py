@@ -320,16 +320,19 @@ def test_ids_command_lists_every_id_with_kind_and_line(capsys: pytest.CaptureFix
     assert [i.id for i in identifiers(load(path))] == [r["id"] for r in rows]
 
 
-def test_ids_command_text_table(capsys: pytest.CaptureFixture[str]) -> None:
+def test_ids_command_text_table(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from drafter.cli import app
 
+    monkeypatch.chdir(REAL)
     with pytest.raises(SystemExit) as exit_info:
         app(["ids", str(REAL / "kiro-criteria-headings.md")])
     assert exit_info.value.code == 0
     out, err = capsys.readouterr()
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["R1", "story"]
-    assert lines[1].split()[:3] == ["R1.1", "functional", f"{REAL}/kiro-criteria-headings.md:11"]
+    assert lines[1].split()[:3] == ["R1.1", "functional", "kiro-criteria-headings.md:11"]
     assert err.strip() == "kiro spec, 5 IDs: 2 story, 3 functional"
 
 
@@ -391,3 +394,16 @@ def test_spec_kit_memory_still_wins_over_the_other_sources(tmp_path: Path) -> No
     )
     found = constitution.discover(repo / "specs/001-x/spec.md", None, None)
     assert found == repo / ".specify" / "memory" / "constitution.md"
+
+
+def test_story_criteria_are_its_scenarios_and_ids_without_hyphen_are_ids() -> None:
+    spec = load(REAL / "stories-criteria-zh.md")
+    assert spec.title == "门店排班系统"
+    assert [(s.id, s.title) for s in spec.stories] == [("US1", "按周排班"), ("US2", "申请换班")]
+    # `#### 验收标准` under `### 故事1`: the story's acceptance scenarios; `- 1. …` too.
+    assert [s.id for s in spec.scenarios] == ["US1.1", "US1.2", "US2.1", "US2.2"]
+    assert spec.scenarios[2].text == "店员可以选择一个自己的班次和一位同事发起申请"
+    assert _ids(spec) == ["FR1", "FR2", "NFR1"]
+    assert _text(spec, "FR1") == "排班编辑: 店长在周视图中编辑排班，保存后通知相关店员。"
+    assert spec.requirement("NFR1") is not None
+    assert spec.requirements[2].kind == "non_functional"

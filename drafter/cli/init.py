@@ -31,9 +31,11 @@ def init(
 ) -> None:
     """Add drafter tasks/commands to VS Code, Neovim, Claude Code, Cursor and Copilot.
 
+    Claude Code, Cursor and VS Code also get drafter's MCP server (`drafter mcp`) in
+    .mcp.json, .cursor/mcp.json and .vscode/mcp.json; .drafter/ is added to .gitignore.
     Idempotent: files equal to what drafter writes are left alone, edited ones are kept
-    (use --force), and tasks.json / pyproject.toml / .nvim.lua are merged into, not replaced.
-    See docs/editors.md.
+    (use --force), and tasks.json, the MCP configs, pyproject.toml, .nvim.lua and .gitignore
+    are merged into, not replaced. See docs/editors.md.
     """
     if not directory.is_dir():
         raise fail(f"--dir {directory}: no such directory", 2)

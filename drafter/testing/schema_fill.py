@@ -221,8 +221,8 @@ _LOCAL_PROSE: dict[str, str] = {
     "ko": "명세대로 워크플로 {k}를 구현하고 검증한다.",
 }
 _TECHNICAL = frozenset(
-    ("command", "code", "estimate", "version", "type", "constraints", "controller", "service")
-    + ("target", "method", "level", "status", "kind")
+    "command code estimate version type constraints controller service target method level "
+    "status kind".split()
 )
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")

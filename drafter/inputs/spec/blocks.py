@@ -90,6 +90,9 @@ def _parse(text: str) -> list[Block]:
     tokens = md.parse(text)
     found: list[Block] = []
     lists: list[bool] = []  # per open list: is it numbered
+    # A list that opens an item before any text of it (`- 1. WHEN …`) stands for that item:
+    # it does not count as one more level of nesting.
+    wrapped: list[bool] = []
     item_open: list[bool] = []  # per open list item: its first paragraph is still to come
     row: list[str] | None = None
     row_line = 0
@@ -97,8 +100,12 @@ def _parse(text: str) -> list[Block]:
         line = tok.map[0] + 1 if tok.map else 0
         if tok.type in ("bullet_list_open", "ordered_list_open"):
             lists.append(tok.type == "ordered_list_open")
+            wrapped.append(bool(item_open) and item_open[-1])
+            if wrapped[-1]:
+                item_open[-1] = False
         elif tok.type in ("bullet_list_close", "ordered_list_close"):
             lists.pop()
+            wrapped.pop()
         elif tok.type == "list_item_open":
             item_open.append(True)
         elif tok.type == "list_item_close":
@@ -107,7 +114,7 @@ def _parse(text: str) -> list[Block]:
             found.append(Block("heading", tokens[i + 1].content, line, level=int(tok.tag[1:])))
         elif tok.type == "paragraph_open":
             content = tokens[i + 1].content
-            depth = len(lists)
+            depth = len(lists) - sum(wrapped)
             if item_open and item_open[-1]:
                 item_open[-1] = False
                 found.append(Block("item", content, line, depth=depth, ordered=lists[-1]))
@@ -116,7 +123,7 @@ def _parse(text: str) -> list[Block]:
             else:
                 found.append(Block("para", content, line, depth=depth))
         elif tok.type in ("fence", "code_block"):
-            found.append(Block("fence", tok.content, line, depth=len(lists)))
+            found.append(Block("fence", tok.content, line, depth=len(lists) - sum(wrapped)))
         elif tok.type == "tr_open":
             row, row_line = [], line
         elif tok.type == "inline" and row is not None:

@@ -71,7 +71,7 @@ _LABEL = re.compile(r"^(\*\*|__)([^*_\n]+?)[:：]?\1[:：]?\s*(.*)$", re.S)
 _META_LINE = re.compile(r"^\s*(\*\*|__)([^*_\n]+?):?\1:?\s*(.*?)\s*$")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _STORY = re.compile(
-    r"^(?:User\s+Story|用户故事|用戶故事|ユーザーストーリー|사용자\s*스토리|Пользовательская\s+история"
+    r"^(?:User\s+Story|用户故事|用戶故事|故事|ユーザーストーリー|사용자\s*스토리|Пользовательская\s+история"
     r"|Historia\s+de\s+usuario|História\s+de\s+usuário|US-?(?=\d))\s*(\d+)?\s*([-–—:：.])?\s*(.*?)"
     r"\s*(?:[(\[（]\s*(?:(?:Priority|优先级|優先度|우선순위|Приоритет|Prioridad|Prioridade)\s*[:：]?\s*)?"
     r"(P\d+)\s*[)\]）])?\s*$",
@@ -443,6 +443,9 @@ class Extractor:
                 self.open_scenario.extend(text)
         elif self._in_criteria(block) and self.story and top:
             return self._criterion(self.story, block, _criterion_text(text))
+        elif self.context == "criteria" and self.story and top:
+            # Acceptance criteria of a user story (`### 故事1` … `#### 验收标准`): its scenarios.
+            self._story_scenario(block)
         elif self.context == "nfr" and self.kiro and top and self.open_req is None:
             self.nfr_count += 1
             rid = f"NFR-{self.nfr_count}"
@@ -494,17 +497,14 @@ class Extractor:
 
     def _accepts(self, rid: str, context: Context | None = None) -> bool:
         """An ID-looking label is a requirement if its prefix says so or its section does."""
-        segments = rid.split("-")
         return (
-            segments[0] in _KIND_BY_PREFIX
-            or "REQ" in segments
+            _prefix(rid) in _KIND_BY_PREFIX
+            or "REQ" in rid.split("-")
             or (context or self.context) in ("requirements", "nfr", "success", "criteria")
         )
 
     def _make_requirement(self, rid: str, text: str, line: int) -> Requirement:
-        kind = _KIND_BY_PREFIX.get(rid.split("-")[0]) or _KIND_BY_CONTEXT.get(
-            self.context, "design"
-        )
+        kind = _KIND_BY_PREFIX.get(_prefix(rid)) or _KIND_BY_CONTEXT.get(self.context, "design")
         maps = _MAPS_TO.search(text)
         return Requirement(
             id=rid,
@@ -839,6 +839,11 @@ def _story_title(text: str) -> str:
     title = m.group(1) if m else first_sentence(text).rstrip("。.")
     title = title.strip()
     return title[:1].upper() + title[1:] if title else ""
+
+
+def _prefix(rid: str) -> str:
+    """`FR` of `FR-001` and of `FR1`; `DOC` of `DOC-REQ-001`."""
+    return rid[: len(rid) - len(rid.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))]
 
 
 def _times(count: int) -> str:

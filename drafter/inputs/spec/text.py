@@ -10,9 +10,13 @@ from drafter.inputs.spec import words
 from drafter.inputs.spec.model import EarsKind
 
 # A requirement ID: upper-case segments joined by hyphens, at least one hyphen (FR-001,
-# DOC-REQ-EXT-ADAPT, DESIGN-REQ-001), optionally dotted (FR-001.2, FR-2.1.1), optionally one
-# lower-case letter for an ID inserted later (FR-010a).
-ID = r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?:\.\d+)*(?:[a-z](?![a-z]))?"
+# DOC-REQ-EXT-ADAPT, DESIGN-REQ-001), or a well-known prefix run into its number (FR1, NFR2);
+# optionally dotted (FR-001.2, FR-2.1.1), optionally one lower-case letter for an ID inserted
+# later (FR-010a).
+ID = (
+    r"(?:[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+|(?:FR|NFR|SC|SR|AC|REQ|BR|UR|QR)\d+)"
+    r"(?:\.\d+)*(?:[a-z](?![a-z]))?"
+)
 _OPEN, _CLOSE = r"[(（]", r"[)）]"
 _NOTE = rf"{_OPEN}([^)）]*){_CLOSE}"
 # `**FR-001**: …`, `**FR-002:** …`, `**SC-006 (deferred)**: …`, `**FR-063** *(was FR-010a)*：…`
@@ -136,7 +140,8 @@ def is_document_type(norm: str) -> bool:
 
 
 def strip_title_prefix(title: str) -> str:
-    return words.TITLE_PREFIX.sub("", title).strip()
+    """The feature's name: "Feature Specification: X", "X需求文档", "X - Requirements Document"."""
+    return words.TITLE_SUFFIX.sub("", words.TITLE_PREFIX.sub("", title)).strip()
 
 
 def bare_id(text: str) -> tuple[str, str] | None:

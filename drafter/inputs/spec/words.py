@@ -70,6 +70,14 @@ TITLE_PREFIX = re.compile(
     re.I,
 )
 
+# The same document-type words written after the name, as Chinese and Japanese titles do
+# ("门店排班系统需求文档", "决算システム 要件定義書", "X - Requirements Document").
+TITLE_SUFFIX = re.compile(
+    r"\s*[—–:：-]?\s*(?:需求文档|需求规格说明书?|需求说明书?|要件定義書|要件定義ドキュメント|要件定義"
+    r"|仕様書|Requirements\s+Document|Requirements\s+Specification)\s*$",
+    re.I,
+)
+
 # What a heading says the blocks under it are; checked in this order.
 SECTION_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
@@ -242,6 +250,7 @@ USER_STORY_LABELS = (
     "story",
     "summary",
     "as a",
+    "作为",
     "objective",
     "用户故事",
     "用戶故事",
