@@ -37,10 +37,11 @@ demo: setup  ## draft the bundled example's PLAN.md (offline, no key needed)
 test: setup mermaid  ## run the test suite (no network, no key)
 	$(BIN)/python -m pytest -q
 
-lint: setup
+lint: setup  ## ruff, formatting, mypy, and the layer contract (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy drafter
+	$(BIN)/lint-imports
 
 bench: setup  ## print speed figures as ratios to baselines measured in the same run
 	$(BIN)/python bench/bench_offline.py
@@ -48,7 +49,7 @@ bench: setup  ## print speed figures as ratios to baselines measured in the same
 
 record: setup  ## re-record cassettes/ for the examples from the fake provider (no key needed)
 	@set -e; log=$$(mktemp); \
-	$(BIN)/python -m drafter.testing.fake_openai --port 0 >$$log 2>&1 & pid=$$!; \
+	$(BIN)/python -m drafter.testing.fake_openai --port 0 --warm-cache >$$log 2>&1 & pid=$$!; \
 	trap 'kill $$pid; rm -f $$log' EXIT; \
 	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q http $$log && break; sleep 0.3; done; \
 	$(BIN)/drafter batch '$(EXAMPLE)/SPEC.md' --check --record-dir cassettes --model openai:fake \

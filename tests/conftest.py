@@ -33,6 +33,19 @@ corpus_params = pytest.mark.parametrize(
 
 
 @pytest.fixture(autouse=True)
+def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No setting leaks in from the environment, and every cache lands in a temp dir."""
+    import os
+
+    from drafter.providers.identity import KEY_VARIABLES
+
+    for name in list(os.environ):
+        if name.startswith(("DRAFTER_", "XDG_CACHE")) or name in KEY_VARIABLES.values():
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DRAFTER_CACHE_DIR", str(tmp_path_factory.mktemp("drafter-cache")))
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests may talk to loopback (the fake provider) and nothing else."""
     real_connect = socket.socket.connect

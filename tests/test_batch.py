@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from drafter.app import batch
 from drafter.cli import app
 from drafter.model.sections import SECTIONS
+from drafter.providers.limiter import CallBound
 from drafter.testing.fake_openai import FakeOpenAI
 
 EXAMPLE = EXAMPLES / "csv-export"
@@ -218,7 +219,7 @@ def test_record_dir_then_replay_dir_with_jobs(project: Path) -> None:
 
 
 def test_call_bound_hands_slots_across_event_loops() -> None:
-    bound = batch.CallBound(2)
+    bound = CallBound(2)
     in_flight = 0
     peak = 0
     lock = threading.Lock()
@@ -247,7 +248,7 @@ def test_call_bound_hands_slots_across_event_loops() -> None:
 
 def test_a_cancelled_waiter_passes_its_slot_on() -> None:
     async def scenario() -> None:
-        bound = batch.CallBound(1)
+        bound = CallBound(1)
         await bound.acquire()
         gave_up = asyncio.ensure_future(bound.acquire())
         waits = asyncio.ensure_future(bound.acquire())

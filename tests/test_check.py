@@ -230,7 +230,7 @@ def test_a_plan_without_trailer_is_not_stale(example: Path) -> None:
         (lambda d: None, "plan not found"),
         (lambda d: (d / "PLAN.md").mkdir(), "is a directory"),
         (lambda d: (d / "PLAN.md").write_bytes(b"\xff\xfe\x00bad"), "not UTF-8"),
-        (lambda d: (d / "PLAN.md").write_text("# plan\n"), "no spec beside"),
+        (lambda d: (d / "PLAN.md").write_text("# plan\n"), "no spec recorded in PLAN.md"),
     ],
 )
 def test_bad_input_is_exit_2_with_one_line(

@@ -9,7 +9,7 @@ import pytest
 from conftest import EXAMPLES
 from conftest import fake_settings as settings
 
-from drafter.app.workflow import DraftRequest, spec_to_plan
+from drafter.app.workflow import DraftRequest, drafter_for, spec_to_plan
 from drafter.checks.compliance import check
 from drafter.checks.report import Report, Verdict
 from drafter.checks.verdicts import NO_CHECK
@@ -26,9 +26,10 @@ from drafter.engine.judge import (
     undecided,
     verdicts_from,
 )
-from drafter.engine.pipeline import draft_plan, options_for
+from drafter.engine.pipeline import draft_plan
 from drafter.inputs import constitution, spec
 from drafter.model.plan import Plan
+from drafter.providers.stack import build
 from drafter.testing.fake_openai import FakeOpenAI
 
 EXAMPLE = EXAMPLES / "csv-export"
@@ -77,7 +78,7 @@ def test_a_quoted_pass_passes_and_a_misquote_needs_review(
         ),
     )
     report = check(
-        plan, inputs.spec, inputs.constitution, LLMJudge(settings(fake, tmp_path), inputs)
+        plan, inputs.spec, inputs.constitution, LLMJudge(build(settings(fake, tmp_path)), inputs)
     )
 
     assert fake.stats.by_schema[SCHEMA] == 1
@@ -109,7 +110,7 @@ def test_verdicts_for_rules_not_asked_about_are_ignored(
     )
     before = check(plan, inputs.spec, inputs.constitution)
     report = check(
-        plan, inputs.spec, inputs.constitution, LLMJudge(settings(fake, tmp_path), inputs)
+        plan, inputs.spec, inputs.constitution, LLMJudge(build(settings(fake, tmp_path)), inputs)
     )
 
     assert judged(report, "C-I.1") == judged(before, "C-I.1")
@@ -131,7 +132,7 @@ def test_one_call_per_batch_with_the_drafting_prefix(
     assert len(inputs.constitution.rules) == 12 > BATCH_SIZE  # type: ignore[union-attr]
 
     report = check(
-        plan, inputs.spec, inputs.constitution, LLMJudge(settings(fake, tmp_path), inputs)
+        plan, inputs.spec, inputs.constitution, LLMJudge(build(settings(fake, tmp_path)), inputs)
     )
 
     assert fake.stats.by_schema[SCHEMA] == 2  # 10 + 2
@@ -158,7 +159,7 @@ def test_a_failed_judge_call_leaves_the_rules_for_review(
 ) -> None:
     fake.enqueue(SCHEMA, fault)
     report = check(
-        plan, inputs.spec, inputs.constitution, LLMJudge(settings(fake, tmp_path), inputs)
+        plan, inputs.spec, inputs.constitution, LLMJudge(build(settings(fake, tmp_path)), inputs)
     )
     ownership = judged(report, "C-II.1")
     assert ownership.value == "needs_review"
@@ -171,7 +172,7 @@ def test_a_cached_answer_is_not_asked_again(
     fake: FakeOpenAI, inputs: DraftInputs, plan: Plan, tmp_path: Path
 ) -> None:
     fake.enqueue(SCHEMA, answer(("C-II.1", "pass", OWNERSHIP, "Ownership is checked.")))
-    judge = LLMJudge(settings(fake, tmp_path), inputs)
+    judge = LLMJudge(build(settings(fake, tmp_path)), inputs)
     first = check(plan, inputs.spec, inputs.constitution, judge)
     second = check(plan, inputs.spec, inputs.constitution, judge)
     assert fake.stats.by_schema[SCHEMA] == 1
@@ -198,10 +199,13 @@ def test_offline_runs_never_call_the_judge(tmp_path: Path, monkeypatch: pytest.M
     assert "judge" not in {s.section for s in result.usage.sections}
 
 
-def test_options_carry_a_judge_only_with_a_model(inputs: DraftInputs, tmp_path: Path) -> None:
-    offline = options_for(Settings(cache_dir=tmp_path), inputs, OfflineDrafter())
+def test_options_carry_a_judge_only_with_a_model(
+    inputs: DraftInputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, offline = drafter_for(Settings(cache_dir=tmp_path), inputs)
     assert (offline.judge, offline.repair_rules) == (None, False)
-    llm = options_for(Settings(model="openai:x", cache_dir=tmp_path), inputs, OfflineDrafter())
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    _, llm = drafter_for(Settings(model="openai:x", cache_dir=tmp_path), inputs)
     assert isinstance(llm.judge, LLMJudge) and llm.repair_rules
 
 

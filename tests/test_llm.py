@@ -19,7 +19,8 @@ from drafter.drafting.llm import LLMDrafter, context_text, fence_for
 from drafter.engine.pipeline import DraftOutcome, PipelineOptions, draft_plan, partial_dir
 from drafter.inputs import constitution, spec
 from drafter.model import plan
-from drafter.model.sections import SECTIONS, downstream, levels
+from drafter.model.sections import SECTIONS, depth, downstream
+from drafter.providers.stack import build
 from drafter.testing.fake_openai import FakeOpenAI
 
 FIXTURES = Path(__file__).parent / "fixtures" / "llm"
@@ -36,7 +37,9 @@ def inputs() -> DraftInputs:
 
 def run(inputs: DraftInputs, config: Settings, **options: Any) -> DraftOutcome:
     keep = partial_dir(config.cache_dir, inputs, config.model or "")
-    return draft_plan(inputs, LLMDrafter(config), PipelineOptions(partial_dir=keep, **options))
+    return draft_plan(
+        inputs, LLMDrafter(build(config)), PipelineOptions(partial_dir=keep, **options)
+    )
 
 
 def kept(inputs: DraftInputs, config: Settings) -> set[str]:
@@ -65,7 +68,7 @@ def test_happy_path_one_call_per_section(
     usage = outcome.usage
     assert usage.total.calls == len(SECTIONS)
     assert (usage.total.repairs, usage.total.retries) == (0, 0)
-    assert usage.dag_depth == len(levels()) == 4
+    assert usage.dag_depth == depth() == 4
     assert usage.total.prompt_tokens == stats.prompt_tokens
     assert usage.total.completion_tokens == stats.completion_tokens
     assert usage.total.cached_tokens == stats.cached_tokens > 0
@@ -224,7 +227,7 @@ def test_allow_partial_fills_missing_sections_with_review_items(
 
 
 def test_same_drafter_drafts_twice(fake: FakeOpenAI, inputs: DraftInputs, tmp_path: Path) -> None:
-    drafter = LLMDrafter(settings(fake, tmp_path))
+    drafter = LLMDrafter(build(settings(fake, tmp_path)))
     first = draft_plan(inputs, drafter)
     second = draft_plan(inputs, drafter)  # a second event loop: needs a fresh HTTP client
     assert first.plan == second.plan
@@ -233,12 +236,12 @@ def test_same_drafter_drafts_twice(fake: FakeOpenAI, inputs: DraftInputs, tmp_pa
 def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(InputError, match="OPENAI_API_KEY is not set"):
-        LLMDrafter(Settings(model="openai:gpt-4o-mini"))
+        LLMDrafter(build(Settings(model="openai:gpt-4o-mini")))
 
 
 def test_key_from_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    assert LLMDrafter(Settings(model="openai:gpt-4o-mini")).name == "openai:gpt-4o-mini"
+    assert LLMDrafter(build(Settings(model="openai:gpt-4o-mini"))).name == "openai:gpt-4o-mini"
 
 
 @pytest.mark.parametrize(
@@ -250,7 +253,7 @@ def test_key_from_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_bad_model_settings_are_input_errors(model: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
-        LLMDrafter(Settings(model=model))
+        LLMDrafter(build(Settings(model=model)))
 
 
 def test_missing_integration_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -263,7 +266,7 @@ def test_missing_integration_names_the_extra(monkeypatch: pytest.MonkeyPatch) ->
         pytest.skip("langchain-anthropic is installed here")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
     with pytest.raises(InputError, match=r"pip install 'drafter\[anthropic\]'"):
-        LLMDrafter(Settings(model="anthropic:claude-sonnet-4-5"))
+        LLMDrafter(build(Settings(model="anthropic:claude-sonnet-4-5")))
 
 
 def test_offline_path_imports_no_langchain() -> None:

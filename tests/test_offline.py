@@ -11,6 +11,7 @@ from conftest import CORPUS, EXAMPLES, corpus_case, corpus_params
 from drafter.app.workflow import DraftRequest, spec_to_plan
 from drafter.checks.compliance import tagged_ids
 from drafter.document import layout as document
+from drafter.document import trailer
 
 SEED = CORPUS.parent / "plan-template.seed.md"
 
@@ -40,8 +41,8 @@ def test_outline_matches_the_seed_template() -> None:
 def test_corpus_case_drafts_renders_and_traces(case: str) -> None:
     directory = corpus_case(case)
     result = _draft(directory / "spec.md")
-    body, meta = document.split_trailer(result.text)
-    assert meta is not None and not document.edited_by_hand(result.text)
+    body, meta = trailer.split(result.text)
+    assert meta is not None and not trailer.edited_by_hand(result.text)
 
     assert document.outline_problems(body) == []
     assert body.startswith("# Implementation Plan: ")

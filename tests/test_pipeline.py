@@ -9,21 +9,21 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from drafter.app.workflow import drafter_for
 from drafter.core.config import Settings
 from drafter.core.errors import ProviderError
-from drafter.drafting import AnswerInvalid, DraftInputs
+from drafter.drafting import AnswerInvalid, Drafted, DraftInputs
+from drafter.drafting.llm import LLMDrafter
 from drafter.drafting.offline import OfflineDrafter
-from drafter.engine.pipeline import (
-    PipelineOptions,
-    draft_plan,
-    empty_section,
-    options_for,
-    partial_dir,
-)
+from drafter.engine.dag import empty_section
+from drafter.engine.pipeline import PipelineOptions, draft_plan, partial_dir
 from drafter.inputs import spec
 from drafter.model import plan
 from drafter.model.sections import BY_NAME, SECTIONS, Section
 from drafter.providers import usage
+from drafter.providers.base import Answer, Message, Schema
+from drafter.providers.limiter import CallBound, LimitedProvider
+from drafter.testing.schema_fill import fill
 
 SPEC = Path(__file__).parent / "fixtures" / "llm" / "SPEC.md"
 
@@ -53,7 +53,7 @@ class ScriptedDrafter:
         inputs: DraftInputs,
         upstream: Mapping[str, BaseModel],
         feedback: Sequence[str],
-    ) -> BaseModel:
+    ) -> Drafted:
         assert set(upstream) == set(section.depends_on)
         self.feedback.setdefault(section.name, []).append(tuple(feedback))
         self.events.append(("start", section.name))
@@ -70,7 +70,7 @@ class ScriptedDrafter:
         answer = scripted.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return Drafted(answer)
 
 
 def test_sections_start_after_their_dependencies_end(inputs: DraftInputs) -> None:
@@ -83,11 +83,34 @@ def test_sections_start_after_their_dependencies_end(inputs: DraftInputs) -> Non
     assert {name for kind, name in drafter.events if kind == "start"} == set(BY_NAME)
 
 
+class SlowProvider:
+    """Answers any schema with a schema-filled instance after `delay`, counting calls in flight."""
+
+    name = "openai:slow"
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def ask(self, schema: type[Schema], messages: Sequence[Message]) -> Answer[Schema]:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
+        answer = fill(schema.model_json_schema(), messages[-1].content)
+        return Answer(schema.model_validate(answer), usage.CallUsage(calls=1))
+
+
 @pytest.mark.parametrize("limit", [1, 2, 5])
-def test_max_concurrency_bounds_calls_in_flight(inputs: DraftInputs, limit: int) -> None:
-    drafter = ScriptedDrafter(delay=0.01)
-    draft_plan(inputs, drafter, PipelineOptions(max_concurrency=limit))
-    assert drafter.max_in_flight == limit  # reached (the first DAG levels are wide), never passed
+def test_the_call_bound_limits_calls_in_flight(inputs: DraftInputs, limit: int) -> None:
+    provider = SlowProvider(delay=0.01)
+    drafter = LLMDrafter(LimitedProvider(provider, CallBound(limit)))
+    outcome = draft_plan(inputs, drafter, PipelineOptions(validate=False))
+    assert provider.max_in_flight == limit  # reached (the first DAG levels are wide), never passed
+    assert outcome.usage.total.calls == len(SECTIONS)
 
 
 def test_wall_time_follows_dag_depth_not_section_count(inputs: DraftInputs) -> None:
@@ -167,17 +190,19 @@ def test_partial_dir_changes_with_inputs_and_model(inputs: DraftInputs, tmp_path
     assert base != partial_dir(tmp_path, other, "openai:a")
 
 
-def test_options_for_settings(inputs: DraftInputs, tmp_path: Path) -> None:
-    drafter = ScriptedDrafter()
-    offline = options_for(Settings(cache_dir=tmp_path), inputs, drafter)
-    assert (offline.validate, offline.partial_dir) == (False, None)
-    llm = options_for(
-        Settings(model="openai:x", cache_dir=tmp_path, max_concurrency=3), inputs, drafter
-    )
-    assert llm.validate and llm.max_concurrency == 3
-    assert llm.partial_dir == partial_dir(tmp_path, inputs, "scripted")
-    no_cache = options_for(Settings(model="openai:x", cache=False), inputs, drafter)
-    assert no_cache.partial_dir is None
+def test_drafter_for_settings(
+    inputs: DraftInputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offline_drafter, offline = drafter_for(Settings(cache_dir=tmp_path), inputs)
+    assert offline_drafter.name == "offline"
+    assert (offline.validate, offline.partial_dir, offline.judge) == (False, None, None)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    config = Settings(model="openai:x", cache_dir=tmp_path, max_concurrency=3)
+    _, llm = drafter_for(config, inputs)
+    assert llm.validate and llm.repair_rules and llm.judge is not None
+    assert llm.partial_dir == partial_dir(tmp_path, inputs, "openai:x")
+    _, no_resume = drafter_for(config, inputs, resume=False)
+    assert no_resume.partial_dir is None
 
 
 @pytest.mark.parametrize("section", SECTIONS, ids=lambda s: s.name)

@@ -9,9 +9,9 @@ import pytest
 
 from drafter.app.workflow import DraftRequest, spec_to_plan
 from drafter.checks.compliance import check, coverage, structural_findings
-from drafter.document.layout import split_trailer
 from drafter.document.readback import READ_RULE, read
 from drafter.document.render import render
+from drafter.document.trailer import split as split_trailer
 from drafter.inputs import spec as spec_module
 from drafter.model import plan as p
 from tests.conftest import EXAMPLES, corpus_case, corpus_params

@@ -17,7 +17,7 @@ from conftest import EXAMPLES, REPO
 from drafter.app.workflow import DraftRequest, DraftResult, spec_to_plan
 from drafter.core.errors import InputError
 from drafter.model.sections import SECTIONS
-from drafter.providers import recording
+from drafter.providers import cassette as recording
 from drafter.testing.fake_openai import FakeOpenAI
 
 CASSETTES = REPO / "cassettes"
@@ -188,15 +188,22 @@ def test_no_committed_cassette_holds_a_key_or_an_authorization_header() -> None:
 
 def test_a_miss_a_caller_swallowed_still_fails_the_replay() -> None:
     """The rule judge turns a failed call into "needs review"; a replay must not pass."""
+    import asyncio
+
     import httpx2
 
     body = {"model": "fake", "response_format": {"json_schema": {"name": "RuleVerdicts"}}}
+
+    async def post(tape: recording.Tape) -> None:
+        async with httpx2.AsyncClient(transport=tape.transport()) as client:
+            await client.post("http://127.0.0.1:9/v1/chat/completions", json=body)
+
     with (
         pytest.raises(recording.CassetteMiss, match=r"\(RuleVerdicts\)") as raised,
-        recording.cassette(record=None, replay=EXAMPLE_CASSETTE),
+        recording.replaying(EXAMPLE_CASSETTE, "drafter spec-to-plan …") as tape,
         suppress(recording.CassetteMiss),  # what a lenient caller does
     ):
-        httpx2.post("http://127.0.0.1:9/v1/chat/completions", json=body)
+        asyncio.run(post(tape))
     assert raised.value.exit_code == 3 and str(EXAMPLE_CASSETTE) in str(raised.value)
 
 

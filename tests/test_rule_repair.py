@@ -13,19 +13,20 @@ from conftest import fake_settings as settings
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from drafter.app.workflow import drafter_for
 from drafter.checks.compliance import check
 from drafter.checks.report import Finding, Report, Verdict
 from drafter.checks.verdicts import BUILT_IN
 from drafter.core.errors import ProviderError
-from drafter.drafting import DraftInputs, llm
-from drafter.drafting.llm import LLMDrafter
+from drafter.drafting import Drafted, DraftInputs, llm
 from drafter.drafting.offline import OfflineDrafter
-from drafter.engine.pipeline import PipelineOptions, draft_plan, options_for
+from drafter.engine.pipeline import PipelineOptions, draft_plan
 from drafter.engine.rule_repair import SECTIONS_BY_CHECK, feedback_for, named_sections
 from drafter.inputs import constitution, spec
 from drafter.inputs.constitution import Rule
 from drafter.model import plan
 from drafter.model.sections import SECTIONS, Section, downstream
+from drafter.providers.usage import CallUsage
 from drafter.testing.fake_openai import FakeOpenAI
 
 EXAMPLE = EXAMPLES / "csv-export"
@@ -97,9 +98,9 @@ def test_a_test_first_failure_redrafts_the_steps_with_the_rule_in_its_feedback(
 ) -> None:
     fake.enqueue("StepsSection", untested_first.model_dump(), good.steps.model_dump())
     config = settings(fake, tmp_path)
-    drafter = LLMDrafter(config)
+    drafter, options = drafter_for(config, inputs)
 
-    outcome = draft_plan(inputs, drafter, options_for(config, inputs, drafter))
+    outcome = draft_plan(inputs, drafter, options)
 
     assert [name for name, _ in requests].count("steps") == 2
     assert len(requests) == len(SECTIONS) + 1  # steps has no downstream section
@@ -156,7 +157,7 @@ class CountingDrafter:
         inputs: DraftInputs,
         upstream: Mapping[str, BaseModel],
         feedback: Sequence[str],
-    ) -> BaseModel:
+    ) -> Drafted:
         self.calls.append((section.name, tuple(feedback)))
         return await self.offline.draft_section(section, inputs, upstream, feedback)
 
@@ -167,6 +168,7 @@ class FailingJudge:
     def __init__(self, rule_id: str, evidence: str, times: int) -> None:
         self.rule_id, self.evidence, self.times = rule_id, evidence, times
         self.checks = 0
+        self.usage = CallUsage()
 
     async def __call__(self, verdicts: list[Verdict], plan: plan.Plan) -> list[Verdict]:
         self.checks += 1

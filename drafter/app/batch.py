@@ -1,9 +1,8 @@
 """Draft many specs at once: `drafter batch`.
 
 Each spec is drafted by `workflow.spec_to_plan` in a worker thread (its own event loop and,
-in LLM mode, its own HTTP client), `jobs` specs at once. All of them share one bound on the
-provider calls in flight: `CallBound`, made current for a worker by a context variable and
-taken by the LLM drafter around each call (`call_slot`), so `--jobs` sets how many specs
+in LLM mode, its own HTTP client), `jobs` specs at once. All of them are handed one bound on
+the provider calls in flight (`providers.limiter.CallBound`), so `--jobs` sets how many specs
 progress at once and `--max-concurrency` how hard the provider is hit.
 
 A spec that fails is reported and the others go on. Specs are split over CI machines by a
@@ -12,98 +11,26 @@ stable hash of their path (`shard_of`): the same path lands in the same shard ev
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import glob
 import hashlib
 import os
-import threading
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 from xml.etree import ElementTree
 
 from pydantic import BaseModel, ConfigDict
 
+from drafter.app.workflow import DraftRequest, spec_to_plan
 from drafter.core.errors import DrafterError, InputError
+from drafter.providers.limiter import CallBound
 
 Status = Literal["ok", "must-failed", "drifted", "error"]
 FAILING: frozenset[Status] = frozenset({"must-failed", "drifted", "error"})
 COLUMNS = ("spec", "status", "findings", "calls", "tokens", "time s")
-
-
-# --- one bound on provider calls across specs ----------------------------------------------
-
-
-class CallBound:
-    """At most `limit` provider calls at once across threads that each run an event loop.
-
-    asyncio.Semaphore belongs to one loop; this one hands a freed slot straight to the
-    oldest waiter, on that waiter's loop, so waiting is fair and never polls.
-    """
-
-    def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise ValueError("a call bound needs at least one slot")
-        self._free = limit
-        self._lock = threading.Lock()
-        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
-
-    async def acquire(self) -> None:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            if self._free and not self._waiters:
-                self._free -= 1
-                return
-            granted: asyncio.Future[None] = loop.create_future()
-            self._waiters.append((loop, granted))
-        try:
-            await granted
-        except asyncio.CancelledError:
-            with self._lock:
-                waiting = (loop, granted) in self._waiters
-                if waiting:
-                    self._waiters.remove((loop, granted))
-            if not waiting and granted.done() and not granted.cancelled():
-                self.release()  # the slot arrived as we were cancelled: pass it on
-            raise
-
-    def release(self) -> None:
-        with self._lock:
-            while self._waiters:
-                loop, granted = self._waiters.popleft()
-                if not loop.is_closed():
-                    loop.call_soon_threadsafe(self._grant, granted)
-                    return
-            self._free += 1
-
-    def _grant(self, granted: asyncio.Future[None]) -> None:
-        if granted.cancelled():  # its task gave up before the slot reached it
-            self.release()
-        else:
-            granted.set_result(None)
-
-
-_BOUND: ContextVar[CallBound | None] = ContextVar("drafter_call_bound", default=None)
-
-
-@asynccontextmanager
-async def call_slot() -> AsyncIterator[None]:
-    """Hold one slot of the current batch's call bound (nothing outside a batch)."""
-    bound = _BOUND.get()
-    if bound is None:
-        yield
-        return
-    await bound.acquire()
-    try:
-        yield
-    finally:
-        bound.release()
 
 
 # --- choosing specs ------------------------------------------------------------------------
@@ -186,10 +113,8 @@ class BatchOptions(BaseModel):
     settings_flags: dict[str, Any] = {}
 
 
-def draft_one(spec: Path, options: BatchOptions) -> SpecResult:
+def draft_one(spec: Path, options: BatchOptions, bound: CallBound | None = None) -> SpecResult:
     """Draft one spec; every failure becomes the result's status, never an exception."""
-    from drafter.app.workflow import DraftRequest, spec_to_plan
-
     name = stable_name(spec)
     started = time.perf_counter()
     try:
@@ -200,6 +125,7 @@ def draft_one(spec: Path, options: BatchOptions) -> SpecResult:
                 record=options.record_dir and cassette_for(options.record_dir, spec),
                 replay=options.replay_dir and cassette_for(options.replay_dir, spec),
                 settings_flags=options.settings_flags,
+                bound=bound,
             )
         )
         diff = drift(spec.parent / "PLAN.md", result.text) if options.check else ""
@@ -254,11 +180,7 @@ def run(
     bound = CallBound(options.max_concurrency)
 
     def work(spec: Path) -> SpecResult:
-        token = _BOUND.set(bound)  # the worker thread's context; asyncio.run copies it
-        try:
-            result = draft_one(spec, options)
-        finally:
-            _BOUND.reset(token)
+        result = draft_one(spec, options, bound)
         on_done(result)
         return result
 

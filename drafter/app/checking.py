@@ -19,7 +19,9 @@ from drafter.checks.report import Finding, Report, Verdict
 from drafter.core import config
 from drafter.core.errors import InputError
 from drafter.document import layout as document
-from drafter.document import readback
+from drafter.document import readback, trailer
+from drafter.document.trailer import Trailer
+from drafter.engine.update import changed_requirements, inputs_digest
 from drafter.inputs.constitution import Constitution
 from drafter.inputs.spec import Spec
 from drafter.model.plan import Plan
@@ -132,20 +134,24 @@ def check_plan(
     plan_path: Path, spec_path: Path | None = None, constitution_path: Path | None = None
 ) -> CheckResult:
     """Read back and check one PLAN.md. Bad input raises `InputError` (exit 2)."""
-    from drafter.app.workflow import inputs_digest, load_inputs
+    from drafter.app.workflow import load_inputs
 
     text = _read_text(plan_path, "plan")
-    if spec_path is None:
+    body, stamp = trailer.split(text)
+    if spec_path is None and stamp is not None:
+        spec_path = stamp.spec_path(plan_path)
+        if constitution_path is None:
+            constitution_path = stamp.constitution_path(plan_path)
+    if spec_path is None or not spec_path.is_file():
         spec_path = find_spec(plan_path)
         if spec_path is None:
             raise InputError(
-                f"no spec beside {plan_path} (looked for {', '.join(SPEC_NAMES)}); "
-                "give one with --spec"
+                f"no spec recorded in {plan_path} or beside it (looked for "
+                f"{', '.join(SPEC_NAMES)}); give one with --spec"
             )
     settings = config.load(spec_path.parent, {})
     inputs, warnings = load_inputs(spec_path, constitution_path, settings)
     spec, rules = inputs.spec, inputs.constitution
-    body, trailer = document.split_trailer(text)
     read = readback.read(body)
     findings = [f.model_copy(update={"file": plan_path}) for f in read.findings]
     report = None
@@ -165,8 +171,8 @@ def check_plan(
         grounded = grounding.missing_paths(read.plan, inputs.repository)
         findings.extend(document.place(grounded, body, plan_path))
         rows = traceability(read.plan, spec)
-    if trailer is not None and trailer.get("inputs") != inputs_digest(inputs):
-        findings.extend(_stale(plan_path, text, body, trailer, spec))
+    if stamp is not None and stamp.inputs != inputs_digest(inputs):
+        findings.extend(_stale(plan_path, text, body, stamp, spec))
     diagnostics = tuple(
         Diagnostic(
             finding=f.model_copy(update={"file": shown(f.file or plan_path)}),
@@ -225,17 +231,13 @@ def as_json(result: CheckResult) -> dict[str, Any]:
     }
 
 
-def _stale(
-    plan_path: Path, text: str, body: str, trailer: dict[str, object], spec: Spec
-) -> list[Finding]:
+def _stale(plan_path: Path, text: str, body: str, stamp: Trailer, spec: Spec) -> list[Finding]:
     """DR-STALE: one warning per requirement added, removed or reworded since drafting (at
     the first plan line tagged with it), or one for the whole plan when the trailer records
     no requirements or the change lies elsewhere (spec prose, the constitution)."""
-    from drafter.engine.update import changed_requirements
-
     last_line = len(text.splitlines())
-    recorded = trailer.get("requirements")
-    changed = changed_requirements(recorded, spec) if isinstance(recorded, dict) else []
+    recorded = stamp.requirements
+    changed = changed_requirements(recorded, spec) if recorded else []
     if not changed:
         return [
             Finding(
@@ -249,7 +251,7 @@ def _stale(
                 line=last_line,
             )
         ]
-    before = set(recorded) if isinstance(recorded, dict) else set()
+    before = set(recorded)
     now = {r.id for r in spec.requirements}
     lines = body.splitlines()
     findings = []

@@ -28,10 +28,9 @@ from pydantic import BaseModel, Field
 
 from drafter import __version__
 from drafter.app import checking
-from drafter.app.workflow import DraftRequest, DraftResult, spec_to_plan
+from drafter.app.workflow import DraftRequest, DraftResult, spec_to_plan, update_request
 from drafter.core import config
 from drafter.core.errors import DrafterError, InputError
-from drafter.document import layout as document
 from drafter.inputs import constitution
 
 SCHEMA_URI = "drafter://schema/plan"
@@ -389,22 +388,6 @@ def tool_message(error: DrafterError) -> str:
     """drafter's one-line message and what its exit code means, for the agent to act on."""
     code = error.exit_code
     return f"{error} (exit {code}: {_EXIT_MEANING.get(code, 'error')})"
-
-
-def update_request(plan: Path) -> DraftRequest:
-    """The redraft of `plan` from the spec its trailer names (as `drafter update` does).
-
-    The app layer has no "update this plan" use case yet (the CLI does this inline); when the
-    typed trailer lands, this should call it instead of reading the trailer's `spec` here."""
-    if not plan.is_file():
-        raise InputError(f"plan {plan} not found")
-    _, meta = document.split_trailer(plan.read_text("utf-8", errors="replace"))
-    spec_name = meta.get("spec") if meta else None
-    if not isinstance(spec_name, str):
-        raise InputError(
-            f"{plan} has no drafter comment naming its spec; draft it with spec_to_plan instead"
-        )
-    return DraftRequest(spec_path=plan.parent / spec_name, output=plan)
 
 
 def rules_of(target: Path, *, explicit: bool) -> RulesOut:

@@ -1,32 +1,40 @@
 """spec-to-plan as a library call: read, draft, check, render, write.
 
 The CLI maps arguments onto a `DraftRequest` and prints the `DraftResult`; batch drafting and
-editor integrations call the same function.
+editor integrations call the same function. How a run drafts (its `RunMode`) is resolved once,
+before drafting starts, by `resolve_run`.
 """
 
 from __future__ import annotations
 
-import hashlib
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from drafter.checks import grounding
 from drafter.checks.compliance import check
 from drafter.checks.report import Finding, Report
 from drafter.core import config
-from drafter.core.errors import OverwriteRefused
-from drafter.core.files import write_atomic
-from drafter.document import layout as document
+from drafter.core.errors import InputError, OverwriteRefused
+from drafter.core.files import read_plan, write_atomic
+from drafter.document import layout, trailer
 from drafter.document.render import render
 from drafter.drafting import Drafter, DraftInputs
 from drafter.drafting.offline import OFFLINE_NOTICE, OfflineDrafter
 from drafter.engine import update
-from drafter.engine.pipeline import draft_plan, options_for
+from drafter.engine.dag import PipelineOptions
+from drafter.engine.pipeline import draft_plan, partial_dir
 from drafter.inputs import constitution, repository, spec
 from drafter.model.plan import Plan
+from drafter.providers.cassette import Tape
+from drafter.providers.limiter import CallBound
 from drafter.providers.usage import Usage
+
+# fresh: no plan to update; incremental: an existing PLAN.md is updated in place;
+# recording / replaying: every section is drafted through a cassette (no cache, no reuse).
+RunMode = Literal["fresh", "incremental", "recording", "replaying"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,10 @@ class DraftRequest:
     settings_flags: dict[str, Any] = field(default_factory=dict)
     allow_partial: bool = False  # write a plan even when sections could not be drafted
     sections: tuple[str, ...] = ()  # redraft these even if unchanged or edited by hand
+    accept: tuple[str, ...] = ()  # edited sections to record as current (no DR-STALE)
     record: Path | None = None  # cassette to record the provider traffic into
     replay: Path | None = None  # cassette to answer from, with no network
+    bound: CallBound | None = None  # provider calls in flight, shared with other runs
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,33 @@ class DraftResult:
     usage: Usage
     missing: tuple[str, ...]  # sections that could not be drafted (--allow-partial)
     decisions: update.Decisions | None  # what an incremental run kept, reused, redrafted
+    mode: RunMode = "fresh"
+
+
+@dataclass(frozen=True)
+class Run:
+    """How one run drafts, decided before any drafting work."""
+
+    mode: RunMode
+    settings: config.Settings
+    output: Path | None  # None: print, write nothing
+    previous: update.Previous | None  # the plan being updated (edits kept from it)
+    inputs: DraftInputs
+    warnings: list[str]
+
+    @property
+    def taped(self) -> bool:
+        return self.mode in ("recording", "replaying")
+
+    @property
+    def cached(self) -> bool:
+        """Answers may come from the response cache."""
+        return self.settings.cache and not self.taped
+
+    @property
+    def resumes(self) -> bool:
+        """Drafted sections are kept on disk until the plan is written, for a re-run."""
+        return self.settings.resume and self.settings.model is not None and not self.taped
 
 
 def load_inputs(
@@ -87,82 +124,168 @@ def load_inputs(
     return DraftInputs(spec=parsed, constitution=rules, repository=context), warnings
 
 
-def make_drafter(settings: config.Settings) -> Drafter:
-    """The offline drafter unless a model is configured."""
+def resolve_run(request: DraftRequest) -> Run:
+    """Settings, output and mode of a run; refuses bad combinations before any work."""
+    if request.record is not None and request.replay is not None:
+        raise InputError("give either --record or --replay, not both")
+    flags = dict(request.settings_flags)
+    if request.replay is not None and not (flags.get("model") or _env_model()):
+        flags["model"] = _model_of(request.replay)
+    settings = config.load(request.spec_path.parent, flags)
+    if (request.record or request.replay) and settings.model is None:
+        raise InputError("--record needs a model (--model provider:name): offline drafting "
+                         "makes no provider calls")  # fmt: skip
+    inputs, warnings = load_inputs(request.spec_path, request.constitution_path, settings)
+    output = None if request.to_stdout else (request.output or request.spec_path.parent / "PLAN.md")
+    previous = None
+    if output is not None:  # before drafting: an LLM run must not be wasted on a refused write
+        layout.check_writable(output, request.spec_path)
+        if not request.force:
+            previous = _previous_plan(output, request)
+    mode: RunMode = (
+        "recording"
+        if request.record is not None
+        else "replaying"
+        if request.replay is not None
+        else "incremental"
+        if previous is not None
+        else "fresh"
+    )
+    return Run(mode, settings, output, previous, inputs, warnings)
+
+
+def _env_model() -> str | None:
+    return config.load_env().get("model")
+
+
+def _model_of(cassette: Path) -> str:
+    from drafter.providers.cassette import recorded_model
+
+    model = recorded_model(cassette)
+    if model is None:
+        raise InputError(
+            f"--replay {cassette}: give --model (the cassette names no model it was recorded with)"
+        )
+    return model
+
+
+@contextmanager
+def _tape(request: DraftRequest, run: Run) -> Iterator[Tape | None]:
+    """The cassette a recording or replaying run sends through; vcrpy is imported only then."""
+    if not run.taped:
+        yield None
+        return
+    from drafter.providers import cassette
+
+    path = request.record or request.replay
+    assert path is not None
+    rerecord = _rerecord_command(path, request.spec_path, run.settings)
+    opened = cassette.recording if run.mode == "recording" else cassette.replaying
+    with opened(path, rerecord) as tape:
+        yield tape
+
+
+def _rerecord_command(path: Path, spec_path: Path, settings: config.Settings) -> str:
+    words = ["drafter spec-to-plan", str(spec_path), "--model", settings.model or "PROVIDER:MODEL"]
+    if settings.base_url:
+        words += ["--base-url", settings.base_url]
+    return " ".join([*words, "--record", str(path)])
+
+
+def drafter_for(
+    settings: config.Settings,
+    inputs: DraftInputs,
+    *,
+    tape: Tape | None = None,
+    bound: CallBound | None = None,
+    cached: bool = True,
+    resume: bool = True,
+    allow_partial: bool = False,
+    plan_dir: Path | None = None,
+) -> tuple[Drafter, PipelineOptions]:
+    """The drafter for `settings` and how the engine runs it: offline unless a model is
+    configured; an LLM run validates and repairs, keeps drafted sections for a re-run when
+    `resume`, and judges prose rules with the same provider."""
     if settings.model is None:
-        return OfflineDrafter()
+        return OfflineDrafter(), PipelineOptions(
+            repair_attempts=settings.repair_attempts,
+            validate=False,
+            allow_partial=allow_partial,
+            plan_dir=plan_dir,
+        )
     from drafter.drafting.llm import LLMDrafter
+    from drafter.engine.judge import LLMJudge
+    from drafter.providers.stack import build
 
-    return LLMDrafter(settings)
-
-
-def inputs_digest(inputs: DraftInputs) -> str:
-    digest = hashlib.sha256(inputs.spec.path.read_bytes())
-    for extra in inputs.spec.extra_sources:
-        digest.update(extra.read_bytes())
-    if inputs.constitution is not None:
-        for source in (inputs.constitution.path, *inputs.constitution.extra_sources):
-            digest.update(source.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _traffic(request: DraftRequest, settings: config.Settings) -> AbstractContextManager[object]:
-    """Record or replay provider traffic when asked; vcrpy is imported only then."""
-    if request.record is None and request.replay is None:
-        return nullcontext()
-    from drafter.providers import recording
-
-    return recording.cassette(
-        record=request.record, replay=request.replay, spec=request.spec_path, settings=settings
+    provider = build(settings, bound=bound, tape=tape, cached=cached)
+    drafter = LLMDrafter(provider)
+    keep = partial_dir(settings.cache_dir, inputs, drafter.name) if resume else None
+    return drafter, PipelineOptions(
+        repair_attempts=settings.repair_attempts,
+        validate=True,
+        partial_dir=keep,
+        allow_partial=allow_partial,
+        repair_rules=True,
+        judge=LLMJudge(provider, inputs),
+        plan_dir=plan_dir,
     )
 
 
 def spec_to_plan(request: DraftRequest) -> DraftResult:
-    # A cassette holds every call of its run: no cached answer or kept section may stand in.
-    taped = request.record is not None or request.replay is not None
-    flags = request.settings_flags | ({"cache": False} if taped else {})
-    settings = config.load(request.spec_path.parent, flags)
-    output = None if request.to_stdout else (request.output or request.spec_path.parent / "PLAN.md")
-    inputs, warnings = load_inputs(request.spec_path, request.constitution_path, settings)
-    previous = None
-    if output is not None:  # before drafting: an LLM run must not be wasted on a refused write
-        document.check_writable(output, request.spec_path)
-        if output.exists() and not request.force:
-            previous = _previous_plan(output, request)
-    with _traffic(request, settings):
-        drafter: Drafter = make_drafter(settings)  # inside: a replayed run needs no key
+    run = resolve_run(request)
+    settings, output, previous = run.settings, run.output, run.previous
+    inputs, warnings = run.inputs, run.warnings
+    with _tape(request, run) as tape:
+        drafter, options = drafter_for(
+            settings,
+            inputs,
+            tape=tape,
+            bound=request.bound,
+            cached=run.cached,
+            resume=run.resumes,
+            allow_partial=request.allow_partial,
+            plan_dir=(output or request.spec_path).parent,
+        )
         if previous is not None:
             drafter = update.ReusingDrafter(
-                drafter,
-                previous.sections,
-                {name: entry.get("in", "") for name, entry in previous.recorded.items()},
-                previous.edited,
-                set(request.sections),
+                drafter, previous, set(request.sections), draft_all=run.taped
             )
-        outcome = draft_plan(
-            inputs,
-            drafter,
-            options_for(settings, inputs, drafter, allow_partial=request.allow_partial),
-        )
+        outcome = draft_plan(inputs, drafter, options)
     if drafter.name == "offline":
         warnings.insert(0, OFFLINE_NOTICE)
     report = outcome.report  # LLM runs: checked, judged and repaired in the pipeline
     if report is None:
         report = check(outcome.plan, inputs.spec, inputs.constitution)
-    body = render(outcome.plan, report, inputs.spec, request.template)
-    kept: set[str] = set()
+    body = render(
+        outcome.plan, report, inputs.spec, request.template, settings.cache_dir / "jinja2"
+    )
     problems = [*report.findings, *grounding.missing_paths(outcome.plan, inputs.repository)]
     decisions = drafter.decisions if isinstance(drafter, update.ReusingDrafter) else None
     if previous is not None and decisions is not None:
-        kept = previous.edited - set(request.sections)
+        kept = set(decisions.kept) - set(request.sections)
         body = update.splice(body, previous, kept)
-        changed = update.changed_requirements(previous.requirements, inputs.spec)
+        changed = update.changed_requirements(previous.trailer.requirements, inputs.spec)
+        accepted = set(request.accept)
+        decisions.stale[:] = [name for name in decisions.stale if name not in accepted]
         problems += update.stale_findings(decisions, changed)
-    findings = document.place(problems, body, output or Path("<stdout>"))
-    meta = update.trailer_meta(body, outcome.plan, inputs, previous, kept)
-    text = document.with_trailer(body, inputs_digest(inputs), meta)
+    plan_path = output or request.spec_path.parent / "PLAN.md"
+    findings = layout.place(problems, body, output or Path("<stdout>"))
+    stamp = update.stamp(
+        body,
+        outcome.plan,
+        inputs,
+        plan_path,
+        drafter.name,
+        previous,
+        decisions,
+        set(request.accept),
+    )
+    text = trailer.append(body, stamp)
     if output is not None:
-        write_atomic(output, text)
+        try:
+            write_atomic(output, text)
+        except OSError as error:
+            raise InputError(f"cannot write {output}: {error.strerror or error}") from error
     return DraftResult(
         spec=inputs.spec,
         output=output,
@@ -175,17 +298,46 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
         usage=outcome.usage,
         missing=outcome.missing,
         decisions=decisions,
+        mode=run.mode,
     )
 
 
 def _previous_plan(output: Path, request: DraftRequest) -> update.Previous | None:
     """The existing plan to update in place; with a custom template drafter cannot read it
     back, so an edited one is refused and an unedited one replaced."""
+    text = read_plan(output)
+    if text is None:
+        return None
     if request.template is None:
-        return update.load_previous(output)
-    if document.edited_by_hand(output.read_text("utf-8", errors="replace")):
+        return update.load_previous(output, text)
+    if text.strip() and trailer.edited_by_hand(text):
         raise OverwriteRefused(
             f"{output} was edited since drafter wrote it; refusing to overwrite it — "
             "use --force to replace it"
         )
     return None
+
+
+def update_request(plan_path: Path, **fields: Any) -> DraftRequest:
+    """The request that updates `plan_path` from the inputs its trailer records."""
+    text = read_plan(plan_path)
+    if text is None:
+        raise InputError(f"plan {plan_path} not found")
+    _, recorded = trailer.split(text)
+    spec_path = recorded.spec_path(plan_path) if recorded is not None else None
+    if recorded is None or spec_path is None:
+        raise InputError(
+            f"{plan_path} has no drafter comment naming its spec; run "
+            "`drafter spec-to-plan SPEC.md -o PLAN.md` instead"
+        )
+    if not spec_path.is_file():
+        raise InputError(
+            f"spec {spec_path} (recorded in {plan_path}) not found; if it moved, run "
+            f"`drafter spec-to-plan NEW/SPEC.md -o {plan_path}`"
+        )
+    constitution_path = fields.pop("constitution_path", None) or recorded.constitution_path(
+        plan_path
+    )
+    return DraftRequest(
+        spec_path=spec_path, constitution_path=constitution_path, output=plan_path, **fields
+    )

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from pydantic import BaseModel
 
@@ -19,6 +20,7 @@ from drafter.checks.report import Finding, Report, Verdict
 from drafter.inputs.constitution import Constitution
 from drafter.inputs.spec import Spec
 from drafter.model import plan as p
+from drafter.providers.usage import CallUsage
 
 # Bracketed placeholders of the seed template, and its example content.
 _SEED_PLACEHOLDERS = re.compile(
@@ -284,9 +286,14 @@ def structural_findings(plan: p.Plan, spec: Spec) -> list[Finding]:
     return findings
 
 
-# Decides the rules the checks left undecided (the LLM judge, drafter/engine/judge.py): takes every
-# verdict and the plan, returns the verdicts with those rules judged.
-RuleJudge = Callable[[list[Verdict], p.Plan], Awaitable[list[Verdict]]]
+class RuleJudge(Protocol):
+    """Decides the rules the checks left undecided (the LLM judge, drafter/engine/judge.py)."""
+
+    usage: CallUsage  # what its calls have cost so far
+
+    async def __call__(self, verdicts: list[Verdict], plan: p.Plan) -> list[Verdict]:
+        """Every verdict, with the undecided rules judged."""
+        ...
 
 
 def check(

@@ -113,6 +113,14 @@ def spec_to_plan(
             "(answers are cached under <cache_dir>/cache, default .drafter/cache).",
         ),
     ] = False,
+    no_resume: Annotated[
+        bool,
+        typer.Option(
+            "--no-resume",
+            help="Draft every section again after a failed run, instead of keeping the "
+            "sections it drafted (kept under <cache_dir>/partial until the plan is written).",
+        ),
+    ] = False,
     repair_attempts: Annotated[
         int | None,
         typer.Option(
@@ -144,8 +152,6 @@ def spec_to_plan(
 
     if stdout and output is not None:
         raise InputError("give either -o/--output or --stdout, not both")
-    if record is not None and replay is not None:
-        raise InputError("give either --record or --replay, not both")
     if repo is not None and no_repo:
         raise InputError("give either --repo or --no-repo, not both")
     result = run(
@@ -168,6 +174,7 @@ def spec_to_plan(
                 "temperature": temperature,
                 "max_tokens": max_tokens,
                 "cache": False if no_cache else None,
+                "resume": False if no_resume else None,
                 "repo": repo,
                 "no_repo": True if no_repo else None,
             },
@@ -302,13 +309,29 @@ def update_plan(
     plan: Annotated[Path, typer.Argument(help="A PLAN.md drafter wrote.", show_default=False)],
     section: Annotated[
         list[str] | None,
-        typer.Option("--section", help="Redraft this section too (repeatable)."),
+        typer.Option(
+            "--section",
+            help="Redraft this section too, discarding its hand edits (repeatable).",
+        ),
+    ] = None,
+    accept: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--accept",
+            help="Record this hand-edited section as current for the present spec: its "
+            "DR-STALE warning stops (repeatable).",
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Redraft every section, discarding hand edits.")
     ] = False,
     constitution: Annotated[
-        Path | None, typer.Option("-c", "--constitution", help="Constitution file.")
+        Path | None,
+        typer.Option(
+            "-c",
+            "--constitution",
+            help="Constitution file (default: the one the plan was drafted with).",
+        ),
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help="provider:name.")] = None,
     base_url: Annotated[
@@ -318,29 +341,20 @@ def update_plan(
     """Redraft what changed in the spec since PLAN.md was drafted, keeping hand edits.
 
     Sections a person edited are kept byte for byte (reported stale when their inputs
-    changed); sections whose inputs are unchanged are not redrafted. The spec is the one
-    named in the plan's drafter comment. Exit codes as for spec-to-plan.
+    changed); sections whose inputs are unchanged and that the same drafter wrote are not
+    redrafted. The spec and constitution are the ones recorded in the plan's drafter comment
+    (paths relative to the plan). Exit codes as for spec-to-plan.
     """
-    from drafter.app.workflow import DraftRequest
     from drafter.app.workflow import spec_to_plan as run
-    from drafter.document import layout as document
+    from drafter.app.workflow import update_request
 
-    if not plan.is_file():
-        raise InputError(f"plan {plan} not found")
-    _, meta = document.split_trailer(plan.read_text("utf-8", errors="replace"))
-    spec_name = meta.get("spec") if meta else None
-    if not isinstance(spec_name, str):
-        raise InputError(
-            f"{plan} has no drafter comment naming its spec; run "
-            "`drafter spec-to-plan SPEC.md -o PLAN.md` instead"
-        )
     result = run(
-        DraftRequest(
-            spec_path=plan.parent / spec_name,
+        update_request(
+            plan,
             constitution_path=constitution,
-            output=plan,
             force=force,
             sections=_section_names(section),
+            accept=_section_names(accept),
             settings_flags={"model": model, "base_url": base_url},
         )
     )

@@ -32,7 +32,8 @@ class Settings(BaseModel):
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0)
     cache_dir: Path = Path(".drafter")
-    cache: bool = True
+    cache: bool = True  # answer a request asked before from <cache_dir>/cache
+    resume: bool = True  # keep drafted sections until the plan is written, for a re-run
     repo: Path | None = Field(None, description="the repository to ground the plan in")
     no_repo: bool = Field(False, description="draft without reading any repository")
     source: Path | None = Field(None, description="the config file the values came from")
@@ -65,7 +66,8 @@ def _file_values(path: Path) -> dict[str, Any]:
     return values
 
 
-def _env_values() -> dict[str, Any]:
+def load_env() -> dict[str, Any]:
+    """The settings given as `DRAFTER_*` environment variables."""
     names = set(Settings.model_fields) - {"source"}
     return {
         key[len(ENV_PREFIX) :].lower(): value
@@ -81,7 +83,7 @@ def load(start: Path, flags: dict[str, Any] | None = None) -> Settings:
     if config_file is not None:
         values |= _file_values(config_file)
         values["source"] = config_file
-    values |= _env_values()
+    values |= load_env()
     values |= {key: value for key, value in (flags or {}).items() if value is not None}
     try:
         return Settings.model_validate(values)

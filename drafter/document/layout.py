@@ -1,10 +1,8 @@
-"""PLAN.md as a file: the seed's heading outline, the drafter trailer, finding placement,
-and atomic writes that refuse to clobber hand edits."""
+"""PLAN.md's layout: the seed's heading outline, where findings are placed, and whether an
+output path can be written at all (the trailer is `trailer.py`; writing is `core.files`)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 from collections.abc import Iterable
@@ -12,6 +10,7 @@ from pathlib import Path
 
 from drafter.checks.report import Finding
 from drafter.core.errors import InputError
+from drafter.model.sections import BY_NAME, SectionName
 
 # The seed template's section headings (H2, and the fixed H3s), in order. "Component N: X"
 # headings carry a number that depends on how many code components the plan has.
@@ -49,29 +48,31 @@ OUTLINE: tuple[tuple[int, str], ...] = (
     (2, "References"),
 )
 
-# Where each plan section's findings are placed: the heading that opens it.
-SECTION_HEADINGS: dict[str, str] = {
-    "goal": "Goal",
-    "architecture": "Architecture Overview",
-    "components": "Proposed Changes",
-    "database": "Component N: Database Schema",
-    "api": "Component N: API Layer",
-    "testing": "Component N: Testing",
-    "steps": "Implementation Steps",
-    "dependencies": "Dependencies",
-    "data_flow": "Data Flow",
-    "error_handling": "Error Handling",
-    "security": "Security Measures",
-    "performance": "Performance Optimization",
-    "rollback": "Rollback Plan",
-    "verification": "Verification Plan",
-    "open_issues": "Open Issues",
-}
+# The drafted sections in the order the template renders them (the registry lists them in
+# drafting order).
+FILE_ORDER: tuple[SectionName, ...] = (
+    "goal",
+    "architecture",
+    "components",
+    "database",
+    "api",
+    "testing",
+    "steps",
+    "dependencies",
+    "data_flow",
+    "error_handling",
+    "security",
+    "performance",
+    "rollback",
+    "verification",
+    "open_issues",
+)
+# Where each plan section's findings are placed: the heading that opens it (the registry's).
+SECTION_HEADINGS: dict[str, str] = {name: BY_NAME[name].heading for name in FILE_ORDER}
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _COMPONENT = re.compile(r"^Component \d+: ")
-TRAILER = re.compile(r"\n<!-- drafter: (\{.*\}) -->\n\Z")
 
 
 def headings(text: str) -> list[tuple[int, str, int]]:
@@ -129,41 +130,14 @@ def place(findings: Iterable[Finding], text: str, file: Path | None) -> list[Fin
     return placed
 
 
-def _digest(body: str) -> str:
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
-
-
-def with_trailer(body: str, inputs_digest: str, sections: dict[str, object]) -> str:
-    """The plan text followed by the comment drafter uses to recognise its own output:
-    `sections` (update.trailer_meta) plus the hash of the whole body and of the inputs."""
-    meta = {**sections, "sha256": _digest(body), "inputs": inputs_digest}
-    return f"{body}\n<!-- drafter: {json.dumps(meta, sort_keys=True)} -->\n"
-
-
-def split_trailer(text: str) -> tuple[str, dict[str, object] | None]:
-    """(body, trailer metadata), or (text, None) when the trailer is absent or damaged."""
-    match = TRAILER.search(text)
-    if match is None:
-        return text, None
-    try:
-        meta = json.loads(match.group(1))
-    except json.JSONDecodeError:
-        return text, None
-    return (text[: match.start()], meta) if isinstance(meta, dict) else (text, None)
-
-
-def edited_by_hand(existing: str) -> bool:
-    """True when `existing` is not exactly what drafter last wrote."""
-    body, meta = split_trailer(existing)
-    return meta is None or meta.get("sha256") != _digest(body)
-
-
 def check_writable(output: Path, spec_path: Path) -> None:
     """Refuse before any drafting work when the write would fail or hit the wrong file."""
     if output.resolve() == spec_path.resolve():
         raise InputError(f"output {output} is the spec itself; choose another -o path")
     if output.is_dir():
         raise InputError(f"output {output} is a directory; give a file path with -o")
+    if output.exists() and not output.is_file():
+        raise InputError(f"output {output} is not a regular file; give a file path with -o")
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"output directory {parent} does not exist")

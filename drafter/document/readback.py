@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from drafter.checks.report import Finding
-from drafter.document.layout import SECTION_HEADINGS, headings, outline_problems, split_trailer
+from drafter.document import trailer
+from drafter.document.layout import SECTION_HEADINGS, headings, outline_problems
 from drafter.model import plan as p
 from drafter.model.sections import BY_NAME
 
@@ -90,7 +91,7 @@ _PLACEHOLDER_LINES = frozenset(
 
 def read(text: str) -> ReadBack:
     """Parse a PLAN.md (with or without drafter's trailer) back into a `Plan`."""
-    body, _ = split_trailer(text.removeprefix("\ufeff"))
+    body, _ = trailer.split(text.removeprefix("\ufeff"))
     rows = body.splitlines()
     spans = section_spans(body)
     problems = outline_problems(body)

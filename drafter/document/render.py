@@ -193,13 +193,12 @@ def review_items(plan: p.Plan) -> list[tuple[str, p.ReviewItem]]:
     return items
 
 
-def _bytecode_cache() -> FileSystemBytecodeCache | None:
-    """Compiled templates kept in the user's cache dir: compiling plan.md.j2 costs ~40 ms a run.
-
-    Jinja keys the cache on the template's source checksum, so an edited template recompiles.
-    """
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    directory = base / "drafter" / "jinja2"
+def _bytecode_cache(directory: Path | None) -> FileSystemBytecodeCache | None:
+    """Compiled templates kept in `directory` (the run's `<cache_dir>/jinja2`): compiling
+    plan.md.j2 costs ~40 ms a run. Jinja keys the cache on the template's source checksum, so
+    an edited template recompiles."""
+    if directory is None:
+        return None
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -207,10 +206,12 @@ def _bytecode_cache() -> FileSystemBytecodeCache | None:
     return FileSystemBytecodeCache(str(directory)) if os.access(directory, os.W_OK) else None
 
 
-def _environment(environment_class: type[Environment], search_path: Path) -> Environment:
+def _environment(
+    environment_class: type[Environment], search_path: Path, cache_dir: Path | None
+) -> Environment:
     env = environment_class(
         loader=FileSystemLoader(str(search_path)),
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=_bytecode_cache(cache_dir),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -229,15 +230,22 @@ def _environment(environment_class: type[Environment], search_path: Path) -> Env
     return env
 
 
-def render(plan: p.Plan, report: Report, spec: Spec, template: Path | None = None) -> str:
-    """The plan as markdown; `template` is a user's Jinja2 file, run sandboxed."""
+def render(
+    plan: p.Plan,
+    report: Report,
+    spec: Spec,
+    template: Path | None = None,
+    cache_dir: Path | None = None,
+) -> str:
+    """The plan as markdown; `template` is a user's Jinja2 file, run sandboxed. Compiled
+    templates are kept in `cache_dir` when given (nowhere else)."""
     if template is None:
-        env = _environment(Environment, data_dir("templates"))
+        env = _environment(Environment, data_dir("templates"), cache_dir)
         name = DEFAULT_TEMPLATE
     else:
         if not template.is_file():
             raise InputError(f"template not found: {template}")
-        env = _environment(SandboxedEnvironment, template.resolve().parent)
+        env = _environment(SandboxedEnvironment, template.resolve().parent, cache_dir)
         name = template.name
     rows: list[CoverageRow] = coverage(plan, spec)
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -12,7 +12,10 @@ from drafter.core.errors import ProviderError
 from drafter.inputs.constitution import Constitution
 from drafter.inputs.repository import Repository
 from drafter.inputs.spec import Spec
-from drafter.model.sections import Section
+from drafter.model.sections import Section, Upstream
+from drafter.providers.usage import CallUsage
+
+NO_COST = CallUsage()
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,21 @@ class DraftInputs:
     repository: Repository | None = field(default=None, compare=False)
 
 
-class AnswerInvalid(ProviderError):
-    """The answer does not fit the section's schema; the pipeline asks again with `errors`."""
+@dataclass(frozen=True)
+class Drafted:
+    """A drafted section and what drafting it cost."""
 
-    def __init__(self, errors: Sequence[str], section: str) -> None:
+    section: BaseModel
+    usage: CallUsage = NO_COST
+
+
+class AnswerInvalid(ProviderError):
+    """The answer does not fit the section's schema; the engine asks again with `errors`."""
+
+    def __init__(self, errors: Sequence[str], section: str, usage: CallUsage = NO_COST) -> None:
         super().__init__(f"the answer does not fit the schema: {'; '.join(errors)}", section)
         self.errors = tuple(errors)
+        self.usage = usage
 
 
 class Drafter(Protocol):
@@ -42,14 +54,15 @@ class Drafter(Protocol):
         self,
         section: Section,
         inputs: DraftInputs,
-        upstream: Mapping[str, BaseModel],
+        upstream: Upstream,
         feedback: Sequence[str],
-    ) -> BaseModel:
-        """Return an instance of `section.model`.
+    ) -> Drafted:
+        """Draft `section` (an instance of `section.model`) and say what it cost.
 
-        `upstream` holds the drafted sections `section.depends_on` names; `feedback` holds the
-        validation errors of the previous attempt (empty on the first one). May raise
-        `AnswerInvalid` for an answer that does not fit the schema (it is then repaired), and
-        other `DrafterError`s for failures a repair cannot fix.
+        `upstream` holds exactly the drafted sections `section.depends_on` names (reading
+        another raises); `feedback` holds the validation errors of the previous attempt (empty
+        on the first one). May raise `AnswerInvalid` for an answer that does not fit the
+        schema (it is then repaired), and other `DrafterError`s for failures a repair cannot
+        fix (a `ProviderFailure` says what the failed call cost).
         """
         ...

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from pydantic import BaseModel
 
-from drafter.drafting import DraftInputs
+from drafter.drafting import Drafted, DraftInputs
 from drafter.drafting.facts import ComponentPlan, Facts, Technology, derive
 from drafter.drafting.placement import Grounding
 from drafter.drafting.text import (
@@ -28,7 +28,7 @@ from drafter.drafting.text import (
 from drafter.inputs.repository import SOURCE_EXTENSIONS
 from drafter.inputs.spec import Requirement
 from drafter.model import plan as p
-from drafter.model.sections import Section
+from drafter.model.sections import NAMES, Section, SectionName, Upstream
 
 NAME = "offline"
 OFFLINE_NOTICE = (
@@ -115,23 +115,24 @@ class OfflineDrafter:
     name = NAME
 
     def __init__(self) -> None:
-        self._facts: dict[int, Facts] = {}
+        # The facts of the inputs drafted last, with those inputs: holding them keeps their
+        # identity from being reused by other inputs.
+        self._last: tuple[DraftInputs, Facts] | None = None
 
     def facts(self, inputs: DraftInputs) -> Facts:
-        key = id(inputs)
-        if key not in self._facts:
-            self._facts[key] = derive(inputs)
-        return self._facts[key]
+        if self._last is None or self._last[0] is not inputs:
+            self._last = (inputs, derive(inputs))
+        return self._last[1]
 
     async def draft_section(
         self,
         section: Section,
         inputs: DraftInputs,
-        upstream: Mapping[str, BaseModel],
+        upstream: Upstream,
         feedback: Sequence[str],
-    ) -> BaseModel:
+    ) -> Drafted:
         builder = _BUILDERS[section.name]
-        return builder(self.facts(inputs), inputs, upstream)
+        return Drafted(builder(self.facts(inputs), inputs, upstream))
 
 
 # --- naming ------------------------------------------------------------------------------------
@@ -1396,7 +1397,7 @@ def open_issues(
 
 
 _Builder = Callable[[Facts, DraftInputs, Mapping[str, BaseModel]], BaseModel]
-_BUILDERS: dict[str, _Builder] = {
+_BUILDERS: dict[SectionName, _Builder] = {
     "goal": goal,
     "architecture": architecture,
     "components": components,
@@ -1413,3 +1414,5 @@ _BUILDERS: dict[str, _Builder] = {
     "verification": verification,
     "open_issues": open_issues,
 }
+if set(_BUILDERS) != set(NAMES):
+    raise AssertionError(f"offline builders missing for {set(NAMES) - set(_BUILDERS)}")

@@ -72,7 +72,15 @@ def slug(text: str, max_words: int = 4, sep: str = "_") -> str:
 
 
 def camel(text: str, max_words: int = 4) -> str:
+    """A CamelCase name: an identifier the spec wrote (`ExportJob`) as written, else made
+    from the prose's words."""
+    written = text.strip()
+    if _IDENTIFIER.fullmatch(written) and written != written.lower():
+        return written
     return "".join(w.capitalize() for w in words(text)[:max_words])
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def identifier(text: str, fallback: str, max_words: int = 4) -> str:

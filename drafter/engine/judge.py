@@ -1,13 +1,14 @@
 """The LLM judge: with a model configured, it decides the rules no check could, quoting the plan.
 
 The rules the declared and built-in checks leave `needs_review` go to the model in batches,
-one structured call per batch, at most `max_concurrency` at once. A request starts with the
+one structured call per batch, through the run's provider (its bound, cache and cassette). A
+request starts with the
 same prefix as drafting (system prompt, constitution, spec: the provider's prompt cache serves
 it), then carries the rendered plan, fenced as data, and the rules. A verdict stands only on a
 quote that occurs in the plan; otherwise the rule stays `needs_review`, saying why. A failed
 call leaves its rules `needs_review` too: the judge never passes a rule it could not read.
 
-LangChain is imported only when a call is made, so building a judge costs nothing offline.
+Offline runs build no judge.
 """
 
 from __future__ import annotations
@@ -15,22 +16,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from drafter.app import batch
 from drafter.checks.report import Report, Verdict, VerdictValue
-from drafter.core.config import Settings
+from drafter.document.readback import read
+from drafter.document.render import render
 from drafter.drafting import DraftInputs, prompts
+from drafter.drafting.llm import fence_for, shared_prefix
 from drafter.model.plan import Plan
-from drafter.model.sections import Section
-from drafter.providers import usage
-from drafter.providers.cache import ResponseCache
-
-if TYPE_CHECKING:
-    from langchain_core.messages import BaseMessage
-    from langchain_core.runnables import Runnable
+from drafter.providers.base import Message, Provider, ProviderFailure
+from drafter.providers.usage import CallUsage
 
 BATCH_SIZE = 10  # rules per call: enough to share the plan's tokens, few enough to judge well
 MIN_QUOTE_CHARS = 8  # a shorter quote occurs in almost any plan, so it proves nothing
@@ -54,10 +50,6 @@ class RuleVerdicts(BaseModel):
     verdicts: list[JudgedRule]
 
 
-# How the response cache files the judge's answers (it keys them by schema and messages).
-CACHE_SECTION = Section(USAGE_ROW, "Rule verdicts", RuleVerdicts, ())
-
-
 def undecided(verdict: Verdict) -> bool:
     """A rule no declared or built-in check could decide: the judge's to decide."""
     return verdict.value == "needs_review" and verdict.method == "none"
@@ -72,9 +64,6 @@ class PlanText:
 
     @classmethod
     def of(cls, plan: Plan, inputs: DraftInputs) -> PlanText:
-        from drafter.document.readback import read
-        from drafter.document.render import render
-
         nothing = Report(findings=(), verdicts=(), constitution_found=False, warnings=())
         body = render(plan, nothing, inputs.spec)
         spans = read(body).spans
@@ -139,100 +128,45 @@ def _judged(verdict: Verdict, item: JudgedRule, plan: PlanText) -> Verdict:
 
 
 class LLMJudge:
-    """Judges the undecided rules of one run's inputs with `settings.model`.
+    """Judges the undecided rules of one run's inputs by asking `provider`.
 
-    Call it with a plan's verdicts (from `drafter.checks.verdicts.judge`); it returns them with the
-    undecided ones judged. Calls are counted in `usage.current()` and answers kept in the
-    response cache, like the drafter's.
+    Call it with a plan's verdicts (from `drafter.checks.verdicts.judge`); it returns them with
+    the undecided ones judged. `usage` adds up what its calls cost.
     """
 
-    def __init__(self, settings: Settings, inputs: DraftInputs) -> None:
-        self._settings = settings
+    def __init__(self, provider: Provider, inputs: DraftInputs) -> None:
+        self._provider = provider
         self._inputs = inputs
-        self._cache = ResponseCache(settings)
+        self.usage = CallUsage()
 
     async def __call__(self, verdicts: list[Verdict], plan: Plan) -> list[Verdict]:
         open_ = [v for v in verdicts if undecided(v)]
         if not open_:
             return list(verdicts)
         text = PlanText.of(plan, self._inputs)
-        runnable, provider = self._runnable()
-        prefix = _prefix(self._inputs)
-        limit = asyncio.Semaphore(self._settings.max_concurrency)
+        prefix = shared_prefix(self._inputs)
         groups = [open_[i : i + BATCH_SIZE] for i in range(0, len(open_), BATCH_SIZE)]
-        answers = await asyncio.gather(
-            *(self._batch(runnable, provider, prefix, group, text, limit) for group in groups)
-        )
+        answers = await asyncio.gather(*(self._batch(prefix, group, text) for group in groups))
         judged = {v.rule.id: v for answer in answers for v in answer}
         return [judged.get(v.rule.id, v) for v in verdicts]
 
-    def _runnable(self) -> tuple[Runnable[Any, Any], str]:
-        # Built per call: its HTTP client belongs to the event loop of this check.
-        from drafter.drafting.llm import _chat_model, _split_model
-
-        provider, name = _split_model(self._settings.model or "", self._settings.base_url)
-        chat = _chat_model(self._settings, provider, name)
-        runnable = chat.with_structured_output(
-            RuleVerdicts, method="json_schema", strict=True, include_raw=True
-        )
-        return runnable, provider
-
     async def _batch(
-        self,
-        runnable: Runnable[Any, Any],
-        provider: str,
-        prefix: list[BaseMessage],
-        asked: list[Verdict],
-        plan: PlanText,
-        limit: asyncio.Semaphore,
+        self, prefix: list[Message], asked: list[Verdict], plan: PlanText
     ) -> list[Verdict]:
-        from langchain_core.messages import HumanMessage
-
-        from drafter.drafting.llm import fence_for, provider_failure
-
         rules = [v.rule for v in asked]
         request = prompts.render(
             "judge.md.j2", plan=plan.text, fence=fence_for(plan.text), rules=rules
         )
-        messages = [*prefix, HumanMessage(request)]
-        cached = self._cache.get(CACHE_SECTION, messages)
-        if isinstance(cached, RuleVerdicts):
-            return verdicts_from(asked, cached, plan)
-        record = usage.current()
-        if record is not None:
-            record.calls += 1
         try:
-            async with limit, batch.call_slot():
-                result = await runnable.ainvoke(messages)
-        except Exception as error:
-            failure = provider_failure(error, "", self._settings, provider)
-            if failure is None:
-                raise  # a bug, not a provider failure: show it
+            answer = await self._provider.ask(RuleVerdicts, [*prefix, Message("user", request)])
+        except ProviderFailure as failure:
+            self.usage += failure.usage
             return [_unjudged(v, str(failure)) for v in asked]
-        raw = result["raw"]
-        if record is not None and raw.usage_metadata:
-            details = raw.usage_metadata.get("input_token_details") or {}
-            record.add_tokens(
-                raw.usage_metadata["input_tokens"],
-                details.get("cache_read", 0),
-                raw.usage_metadata["output_tokens"],
-            )
-        parsed = result["parsed"]
-        if result["parsing_error"] is not None or not isinstance(parsed, RuleVerdicts):
-            unusable = result["parsing_error"] or ValueError("no JSON in the answer")
-            failure = provider_failure(unusable, "", self._settings, provider)
-            return [_unjudged(v, str(failure or unusable)) for v in asked]
-        self._cache.put(CACHE_SECTION, messages, parsed)
-        return verdicts_from(asked, parsed, plan)
-
-
-def _prefix(inputs: DraftInputs) -> list[BaseMessage]:
-    """The drafting requests' shared prefix, byte for byte, so the prompt cache serves it."""
-    from langchain_core.messages import HumanMessage, SystemMessage
-
-    from drafter.drafting.llm import context_text
-
-    return [SystemMessage(prompts.render("system.md.j2")), HumanMessage(context_text(inputs))]
+        self.usage += answer.usage
+        if answer.parsed is None:
+            cause = "the answer does not fit the schema: " + "; ".join(answer.problems)
+            return [_unjudged(v, cause) for v in asked]
+        return verdicts_from(asked, answer.parsed, plan)
 
 
 def _unjudged(verdict: Verdict, cause: str) -> Verdict:

@@ -1,5 +1,5 @@
 """Repair with rules: redraft the sections a plan's MUST failures concern, with the failures
-as feedback (LLM runs, after every section is drafted; see `pipeline.adraft_plan`).
+as feedback (LLM runs, after every section is drafted; see `engine.pipeline.adraft_plan`).
 
 Structural findings carry their section. A failed constitution rule is routed by the built-in
 check that decided it, else by the sections its evidence names (a plan path such as
@@ -9,7 +9,6 @@ where they looked). A failure that names no section is reported, not repaired.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 
@@ -20,11 +19,12 @@ from drafter.checks.report import Report, Verdict
 from drafter.checks.verdicts import BUILT_IN
 from drafter.core.errors import DrafterError
 from drafter.drafting import Drafter, DraftInputs
-from drafter.engine.pipeline import PipelineOptions, Redo, assemble, draft_sections
+from drafter.engine.assembly import assemble
+from drafter.engine.dag import PipelineOptions, Redo, draft_sections
 from drafter.inputs.spec import Spec
 from drafter.model.plan import Plan
 from drafter.model.sections import BY_NAME, downstream
-from drafter.providers import usage
+from drafter.providers.usage import CallUsage, SectionUsage
 
 
 async def repair(
@@ -32,7 +32,7 @@ async def repair(
     drafter: Drafter,
     options: PipelineOptions,
     drafted: dict[str, BaseModel],
-    records: dict[str, usage.SectionUsage],
+    records: dict[str, SectionUsage],
     rounds: int,
 ) -> Report:
     """Check the plan; while MUST failures name sections (at most `rounds` times), redraft
@@ -42,37 +42,36 @@ async def repair(
     set); returns the check of the final plan. A section whose redraft fails keeps its
     previous version (so do the sections after it), and the rounds stop there.
     """
-    judged = usage.SectionUsage(section="judge")
+    judged = SectionUsage(section="judge")
     if options.judge is not None:
         records["judge"] = judged
-    report = await _check(assemble(inputs, drafted), inputs, options, judged)
+    report = await _check(assemble(inputs, drafted, options.plan_dir), inputs, options, judged)
     for _ in range(rounds):
-        feedback = feedback_for(report, assemble(inputs, drafted), inputs.spec)
+        feedback = feedback_for(report, assemble(inputs, drafted, options.plan_dir), inputs.spec)
         if not feedback:
             break
         redo = Redo(drafted=dict(drafted), feedback=feedback, sections=downstream(set(feedback)))
         results = await draft_sections(inputs, drafter, options, records, redo)
         drafted.update({n: r for n, r in results.items() if not isinstance(r, DrafterError)})
-        report = await _check(assemble(inputs, drafted), inputs, options, judged)
+        report = await _check(assemble(inputs, drafted, options.plan_dir), inputs, options, judged)
         if any(isinstance(r, DrafterError) for r in results.values()):
             break
     return report
 
 
 async def _check(
-    plan: Plan, inputs: DraftInputs, options: PipelineOptions, record: usage.SectionUsage
+    plan: Plan, inputs: DraftInputs, options: PipelineOptions, record: SectionUsage
 ) -> Report:
-    """Check `plan` in a task of its own, so the judge's calls are counted in `record`."""
-
-    async def run() -> Report:
-        usage.make_current(record)
-        started = time.perf_counter()
-        try:
-            return await acheck(plan, inputs.spec, inputs.constitution, options.judge)
-        finally:
-            record.wall_s += time.perf_counter() - started
-
-    return await asyncio.ensure_future(run())
+    """Check `plan`; the judge's calls (if any) are counted in `record`."""
+    judge = options.judge
+    before = judge.usage if judge is not None else CallUsage()
+    started = time.perf_counter()
+    try:
+        return await acheck(plan, inputs.spec, inputs.constitution, judge)
+    finally:
+        record.wall_s += time.perf_counter() - started
+        if judge is not None:
+            record.add(judge.usage - before)
 
 
 # The section a failing built-in check (checks/verdicts.py, by function name) asks to change.

@@ -1,13 +1,18 @@
 """Incremental redrafting that keeps human edits.
 
-PLAN.md's trailer records, per section, the hash of the text drafter wrote (`out`) and the
-hash of the inputs it was drafted from (`in`). On a re-run:
+PLAN.md's trailer (`drafter.document.trailer`) records, per section, the hash of the text
+drafter wrote (`out`), the hash of the inputs it was drafted from (`in`) and the drafter that
+wrote it. On a re-run:
 
 - a section whose text no longer matches its `out` hash was edited by a person: it is kept
   byte for byte (and reported stale when its inputs changed since);
-- a section whose inputs are unchanged is reused as it was (no model call);
+- a section whose inputs are unchanged and that the same drafter wrote is reused as it was
+  (no model call); one another drafter or model wrote is drafted again;
 - every other section is redrafted, and so, through the input hashes, is every section
   downstream of one whose output changed.
+
+A run that records or replays a cassette drafts every section (the cassette must hold every
+call), and still keeps the edited sections' text.
 
 A section's inputs are: the spec facets it reads (below), the set of requirement IDs, the text
 of the requirements its previous version cited, the constitution where it matters, and the
@@ -22,39 +27,18 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel
 
 from drafter.checks.compliance import tagged_ids
 from drafter.checks.report import Finding
 from drafter.core.errors import OverwriteRefused
-from drafter.document import layout as document
-from drafter.drafting import Drafter, DraftInputs
+from drafter.document import readback, trailer
+from drafter.document.trailer import SectionStamp, Trailer
+from drafter.drafting import Drafted, Drafter, DraftInputs
 from drafter.inputs.spec import Spec
 from drafter.model import plan as p
-from drafter.model.sections import BY_NAME, SECTIONS, Section
-
-TRAILER_VERSION = 2
-
-# What of the spec each section reads, besides requirement IDs and the requirements it cites.
-_FACETS: dict[str, tuple[str, ...]] = {
-    "goal": ("title", "summary", "stories"),
-    "architecture": ("stories", "entities", "named_paths", "constitution"),
-    "open_issues": ("clarifications", "constitution_present"),
-    "components": ("stories", "entities", "named_paths"),
-    "database": ("entities",),
-    "api": ("scenarios",),
-    "dependencies": ("assumptions", "constitution"),
-    "performance": ("edge_cases",),
-    "testing": ("scenarios", "edge_cases"),
-    "data_flow": ("stories", "scenarios"),
-    "error_handling": ("edge_cases",),
-    "security": ("constitution",),
-    "rollback": (),
-    "steps": ("stories", "scenarios", "edge_cases", "constitution"),
-    "verification": ("stories", "edge_cases"),
-}
+from drafter.model.sections import BY_NAME, SECTIONS, Section, Upstream
 
 
 def _digest(*parts: object) -> str:
@@ -89,7 +73,7 @@ def section_inputs(
     texts = sorted((r.id, r.text) for r in spec.requirements if r.id in cited)
     return _digest(
         section.name,
-        [_facet(inputs, facet) for facet in _FACETS[section.name]],
+        [_facet(inputs, facet) for facet in section.facets],
         sorted(r.id for r in spec.requirements),
         texts,
         {name: model.model_dump(mode="json") for name, model in sorted(upstream.items())},
@@ -112,56 +96,60 @@ class Decisions:
     """What happened to each section in an incremental run."""
 
     kept: list[str] = field(default_factory=list)  # edited by a person, left as they are
-    reused: list[str] = field(default_factory=list)  # inputs unchanged: not redrafted
+    reused: list[str] = field(default_factory=list)  # inputs and drafter unchanged
     redrafted: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)  # kept although their inputs changed
 
 
 class ReusingDrafter:
-    """Wraps a drafter: returns the previous version of a section when its inputs are
-    unchanged (or a person edited it), and drafts it otherwise."""
+    """Wraps a drafter for a plan that exists: returns the previous version of a section when
+    the same drafter wrote it from the same inputs, keeps edited sections, drafts the rest.
+
+    With `draft_all` (record/replay runs) every section is drafted; edited ones are still
+    reported kept, so their text is spliced back into the output.
+    """
 
     def __init__(
-        self,
-        inner: Drafter,
-        previous: Mapping[str, BaseModel],
-        recorded_inputs: Mapping[str, str],
-        edited: set[str],
-        forced: set[str],
+        self, inner: Drafter, previous: Previous, forced: set[str], *, draft_all: bool = False
     ) -> None:
         self.inner = inner
         self.name = inner.name
         self.previous = previous
-        self.recorded_inputs = recorded_inputs
-        self.edited = edited
         self.forced = forced
+        self.draft_all = draft_all
         self.decisions = Decisions()
 
     async def draft_section(
         self,
         section: Section,
         inputs: DraftInputs,
-        upstream: Mapping[str, BaseModel],
+        upstream: Upstream,
         feedback: Sequence[str],
-    ) -> BaseModel:
+    ) -> Drafted:
         name = section.name
-        old = self.previous.get(name)
-        cited = tagged_ids(old) if old is not None else set()
-        now = section_inputs(section, inputs, cited, upstream)
-        unchanged = self.recorded_inputs.get(name) == now
-        if old is not None and not feedback and name not in self.forced:
-            if name in self.edited:
-                self.decisions.kept.append(name)
+        old = self.previous.sections.get(name)
+        stamp = self.previous.trailer.sections.get(name)
+        if old is not None and stamp is not None and not feedback and name not in self.forced:
+            cited = tagged_ids(old)
+            unchanged = stamp.inputs == section_inputs(section, inputs, cited, upstream)
+            if name in self.previous.edited:
+                _once(self.decisions.kept, name)
                 if not unchanged:
-                    self.decisions.stale.append(name)
-                return old
-            if unchanged:
-                self.decisions.reused.append(name)
-                return old
+                    _once(self.decisions.stale, name)
+                if not self.draft_all:
+                    return Drafted(old)
+            elif unchanged and stamp.drafter == self.name and not self.draft_all:
+                _once(self.decisions.reused, name)
+                return Drafted(old)
         drafted = await self.inner.draft_section(section, inputs, upstream, feedback)
-        if name not in self.decisions.redrafted:
-            self.decisions.redrafted.append(name)
+        if name not in self.decisions.kept:
+            _once(self.decisions.redrafted, name)
         return drafted
+
+
+def _once(names: list[str], name: str) -> None:
+    if name not in names:
+        names.append(name)
 
 
 def stale_findings(decisions: Decisions, changed_ids: list[str]) -> list[Finding]:
@@ -172,22 +160,13 @@ def stale_findings(decisions: Decisions, changed_ids: list[str]) -> list[Finding
             rule_id="DR-STALE",
             severity="warning",
             message=f"section '{BY_NAME[name].title}' was edited by hand and kept, but its "
-            f"inputs changed since it was drafted{detail}; review it or redraft it with "
-            f"--section {name}",
+            f"inputs changed since it was drafted{detail}; review it, accept it as current "
+            f"with `drafter update --accept {name}`, or redraft it (discarding the edits) "
+            f"with --section {name}",
             section=name,
         )
         for name in decisions.stale
     ]
-
-
-class _Trailer(BaseModel):
-    """The part of PLAN.md's drafter comment an incremental run reads."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    version: int
-    sections: dict[str, dict[str, str]]  # section → {"out": hash, "in": hash}
-    requirements: dict[str, str] = {}  # requirement ID → text hash
 
 
 @dataclass(frozen=True)
@@ -197,9 +176,8 @@ class Previous:
     lines: list[str]
     spans: dict[str, tuple[int, int]]  # section → (first line, last line), 1-based
     sections: dict[str, BaseModel]  # drafted sections, read back
-    recorded: dict[str, dict[str, str]]  # section → {"out": …, "in": …} from the trailer
+    trailer: Trailer
     edited: set[str]  # sections whose text no longer matches what drafter wrote
-    requirements: dict[str, str]  # requirement ID → text hash when it was drafted
 
     def text_of(self, name: str) -> str:
         start, end = self.spans[name]
@@ -212,8 +190,6 @@ def text_hash(text: str) -> str:
 
 def span_texts(body: str) -> dict[str, str]:
     """Each section's text in a rendered plan body, by drafter's layout."""
-    from drafter.document import readback
-
     lines = body.splitlines()
     return {
         name: "\n".join(lines[span.start - 1 : span.end])
@@ -221,26 +197,22 @@ def span_texts(body: str) -> dict[str, str]:
     }
 
 
-def load_previous(path: Path) -> Previous | None:
-    """Read an existing PLAN.md for an incremental run.
+def load_previous(path: Path, text: str) -> Previous | None:
+    """Read an existing PLAN.md (`text`, read from `path`) for an incremental run.
 
-    Returns None when drafter may simply replace it (an unedited plan from an older drafter).
-    Raises OverwriteRefused when replacing it could lose a person's work."""
-    from drafter.document import readback
-
-    text = path.read_text("utf-8", errors="replace")
-    body, meta = document.split_trailer(text)
-    if meta is None:
+    Returns None when drafter may simply replace it: an empty file, or an unedited plan from
+    a drafter whose trailer this one cannot use. Raises OverwriteRefused when replacing it
+    could lose a person's work."""
+    if not text.strip():
+        return None  # an empty file is nobody's work
+    body, recorded = trailer.split(text)
+    if recorded is None:
         raise OverwriteRefused(
             f"{path} has no intact drafter comment at its end, so drafter cannot tell your "
             "edits from its own text; refusing to overwrite it — use --force to replace it"
         )
-    try:
-        trailer = _Trailer.model_validate(meta)
-    except ValidationError:
-        trailer = None
-    if trailer is None or trailer.version != TRAILER_VERSION:
-        if document.edited_by_hand(text):
+    if recorded.version < 2 or not recorded.sections:
+        if trailer.edited_by_hand(text):
             raise OverwriteRefused(
                 f"{path} was edited since drafter wrote it; refusing to overwrite it — "
                 "use --force to replace it"
@@ -255,26 +227,23 @@ def load_previous(path: Path) -> Previous | None:
         )
     lines = body.splitlines()
     spans = {name: (span.start, span.end) for name, span in back.spans.items()}
-    recorded = trailer.sections
     edited = {
         name
         for name, (start, end) in spans.items()
-        if recorded.get(name, {}).get("out") != text_hash("\n".join(lines[start - 1 : end]))
+        if (section := recorded.sections.get(name)) is None
+        or section.out != text_hash("\n".join(lines[start - 1 : end]))
     }
     return Previous(
         lines=lines,
         spans=spans,
         sections={name: getattr(back.plan, name) for name in BY_NAME},
-        recorded=recorded,
+        trailer=recorded,
         edited=edited,
-        requirements=trailer.requirements,
     )
 
 
 def splice(body: str, previous: Previous, keep: set[str]) -> str:
     """`body` with the sections in `keep` replaced by their text in the previous plan."""
-    from drafter.document import readback
-
     lines = body.splitlines()
     spans = readback.section_spans(body)
     for name in sorted(keep, key=lambda n: spans[n].start, reverse=True):
@@ -296,22 +265,56 @@ def input_hashes(plan: p.Plan, inputs: DraftInputs) -> dict[str, str]:
     }
 
 
-def trailer_meta(
-    body: str, plan: p.Plan, inputs: DraftInputs, previous: Previous | None, kept: set[str]
-) -> dict[str, Any]:
-    """The per-section part of the trailer: kept sections keep their recorded hashes, so they
-    stay recognisably edited (and stale) on the next run."""
+def inputs_digest(inputs: DraftInputs) -> str:
+    """A hash of the bytes of everything the plan was drafted from."""
+    digest = hashlib.sha256(inputs.spec.path.read_bytes())
+    for extra in inputs.spec.extra_sources:
+        digest.update(extra.read_bytes())
+    if inputs.constitution is not None:
+        for source in (inputs.constitution.path, *inputs.constitution.extra_sources):
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def stamp(
+    body: str,
+    plan: p.Plan,
+    inputs: DraftInputs,
+    plan_path: Path,
+    drafter: str,
+    previous: Previous | None = None,
+    decisions: Decisions | None = None,
+    accepted: set[str] = frozenset(),  # type: ignore[assignment]
+) -> Trailer:
+    """The trailer for `body`, about to be written to `plan_path`.
+
+    Kept (edited) sections keep their recorded stamp, so they stay recognisably edited (and
+    stale) on the next run, unless `accepted`: then their stamp records the current inputs.
+    Reused sections keep the drafter that wrote them.
+    """
     outs = {name: text_hash(text) for name, text in span_texts(body).items()}
     ins = input_hashes(plan, inputs)
-    sections: dict[str, dict[str, str]] = {}
+    kept = set(decisions.kept) if decisions else set()
+    reused = set(decisions.reused) if decisions else set()
+    sections: dict[str, SectionStamp] = {}
     for name, out in outs.items():
-        if previous is not None and name in kept and name in previous.recorded:
-            sections[name] = dict(previous.recorded[name])
+        before = previous.trailer.sections.get(name) if previous is not None else None
+        if before is not None and name in kept and name not in accepted:
+            sections[name] = before
+        elif before is not None and name in kept | reused:
+            sections[name] = SectionStamp(
+                out=before.out if name in kept else out,
+                inputs=ins.get(name),
+                drafter=before.drafter,
+            )
         else:
-            sections[name] = {"out": out, **({"in": ins[name]} if name in ins else {})}
-    return {
-        "version": TRAILER_VERSION,
-        "sections": sections,
-        "requirements": requirement_hashes(inputs.spec),
-        "spec": inputs.spec.path.name,
-    }
+            sections[name] = SectionStamp(out=out, inputs=ins.get(name), drafter=drafter)
+    rules = inputs.constitution
+    return Trailer(
+        version=trailer.VERSION,
+        inputs=inputs_digest(inputs),
+        spec=trailer.relative(inputs.spec.path, plan_path),
+        constitution=None if rules is None else trailer.relative(rules.path, plan_path),
+        sections=sections,
+        requirements=requirement_hashes(inputs.spec),
+    )

@@ -1,15 +1,15 @@
 """What a drafting run cost: tokens, calls, repairs and retries per section, wall time, price.
 
-The pipeline opens one `SectionUsage` per section and makes it current for the task drafting
-that section (a context variable, so concurrent sections never mix their counts); a drafter
-that talks to a provider records into `current()`. The offline drafter records nothing.
+Each provider call returns its `CallUsage`; the engine adds the calls of a section into that
+section's `SectionUsage` row (the judge's into the row "judge"). Nothing is collected on the
+side: the offline drafter's calls cost nothing and report zero.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import tomllib
-from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -28,6 +28,32 @@ COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class CallUsage:
+    """What one or more provider calls cost; a cached answer costs nothing."""
+
+    calls: int = 0  # requests answered or failed, not counting retries
+    retries: int = 0  # retries after 429, 5xx, timeouts and dropped connections
+    prompt_tokens: int = 0
+    cached_tokens: int = 0  # part of prompt_tokens the provider served from its prompt cache
+    completion_tokens: int = 0
+
+    def __add__(self, other: CallUsage) -> CallUsage:
+        return CallUsage(*(a + b for a, b in zip(self._counts(), other._counts(), strict=True)))
+
+    def __sub__(self, other: CallUsage) -> CallUsage:
+        return CallUsage(*(a - b for a, b in zip(self._counts(), other._counts(), strict=True)))
+
+    def _counts(self) -> tuple[int, int, int, int, int]:
+        return (
+            self.calls,
+            self.retries,
+            self.prompt_tokens,
+            self.cached_tokens,
+            self.completion_tokens,
+        )
+
+
 class SectionUsage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -42,10 +68,12 @@ class SectionUsage(BaseModel):
     resumed: bool = False  # taken from the sections kept by an earlier, interrupted run
     cost_usd: float | None = None
 
-    def add_tokens(self, prompt: int, cached: int, completion: int) -> None:
-        self.prompt_tokens += prompt
-        self.cached_tokens += cached
-        self.completion_tokens += completion
+    def add(self, call: CallUsage) -> None:
+        self.calls += call.calls
+        self.retries += call.retries
+        self.prompt_tokens += call.prompt_tokens
+        self.cached_tokens += call.cached_tokens
+        self.completion_tokens += call.completion_tokens
 
     def row(self) -> tuple[str, ...]:
         cost = "" if self.cost_usd is None else f"{self.cost_usd:.4f}"
@@ -89,19 +117,6 @@ class Usage(BaseModel):
     def table(self) -> list[tuple[str, ...]]:
         """Rows under `COLUMNS`: one per section, then the total."""
         return [s.row() for s in self.sections] + [self.total.row()]
-
-
-_CURRENT: ContextVar[SectionUsage | None] = ContextVar("drafter_section_usage", default=None)
-
-
-def current() -> SectionUsage | None:
-    """The usage record of the section the running task drafts; None outside the pipeline."""
-    return _CURRENT.get()
-
-
-def make_current(record: SectionUsage) -> None:
-    """Make `record` current for the calling task (and only it: each task has its context)."""
-    _CURRENT.set(record)
 
 
 class Price(BaseModel):

@@ -182,8 +182,11 @@ class Stats:
 class _State:
     """Queues, stats and the prefix cache, shared by the handler threads under one lock."""
 
-    def __init__(self, latency_s: float) -> None:
+    def __init__(self, latency_s: float, warm_cache: bool = False) -> None:
         self.latency_s = latency_s
+        # Count every request's messages before the last as cached, whatever came before:
+        # the same requests in any order get the same usage (reproducible cassettes).
+        self.warm_cache = warm_cache
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.queues: dict[str, deque[Answer]] = {}
@@ -214,8 +217,9 @@ class _State:
                     return queue.popleft()
         return None
 
-    def seen(self, prompt: str, schema: str) -> int:
-        """Record a prompt; returns the longest prefix it shares with an earlier one."""
+    def seen(self, prompt: str, schema: str, prefix_chars: int) -> int:
+        """Record a prompt; returns the chars served from the prompt cache: the longest prefix
+        it shares with an earlier one, or (warm cache) its `prefix_chars`."""
         with self.lock:
             stats = self.stats
             stats.requests += 1
@@ -228,6 +232,8 @@ class _State:
             i = bisect.bisect_left(self.prompts, prompt)
             neighbours = self.prompts[max(0, i - 1) : i + 1]
             cached = max((_common_prefix(prompt, p) for p in neighbours), default=0)
+            if self.warm_cache:
+                cached = prefix_chars
             if i == len(self.prompts) or self.prompts[i] != prompt:
                 self.prompts.insert(i, prompt)
             return cached
@@ -377,10 +383,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise _RequestError(400, "The request body must be a JSON object.")
         if body.get("stream"):
             raise _RequestError(400, "The fake server does not support streaming.", "stream")
-        prompt = _prompt_text(body.get("messages"))
+        messages = body.get("messages")
+        prompt = _prompt_text(messages)
+        before_last = (
+            _prompt_text(messages[:-1]) if isinstance(messages, list) and len(messages) > 1 else ""
+        )
         name, schema = self._schema(body.get("response_format"))
         state = self.server.state
-        cached = state.seen(prompt, name or "(text)")
+        cached = state.seen(prompt, name or "(text)", len(before_last))
         state.enter()
         try:
             if state.latency_s:
@@ -515,8 +525,9 @@ class FakeOpenAI:
         host: str = "127.0.0.1",
         port: int = 0,
         verbose: bool = False,
+        warm_cache: bool = False,
     ) -> None:
-        self._state = _State(latency_ms / 1000)
+        self._state = _State(latency_ms / 1000, warm_cache)
         self._host, self._port, self._verbose = host, port, verbose
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -645,6 +656,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--script", help="JSON file: schema name -> list of answers")
     parser.add_argument("--faults", help="JSON file: list of fault specs")
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    parser.add_argument(
+        "--warm-cache",
+        action="store_true",
+        help="report every request's messages before the last as served from the prompt "
+        "cache, whatever the order of requests (re-recorded cassettes stay identical)",
+    )
     args = parser.parse_args(argv)
     try:
         fake = FakeOpenAI(
@@ -654,6 +671,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=args.host,
             port=args.port,
             verbose=args.verbose,
+            warm_cache=args.warm_cache,
         )
         url = fake.bind()
     except (ValueError, OSError) as exc:
