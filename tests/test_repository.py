@@ -16,7 +16,7 @@ import pytest
 from drafter.app.checking import check_plan
 from drafter.app.workflow import DraftRequest, DraftResult, spec_to_plan
 from drafter.core.errors import InputError
-from drafter.inputs import repository
+from drafter.inputs import relevance, repository
 from drafter.inputs import spec as spec_module
 from drafter.inputs.relevance import rank
 
@@ -282,6 +282,20 @@ def test_context_is_cached_until_the_index_changes(
     git(root, "add", "-A")
     assert "src/shop/refunds.py" in repository.load(root, tmp_path / "cache").files
     assert built == [1]
+
+
+def test_ranking_is_cached_with_the_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_repo(tmp_path / "shop", PYTHON_FILES)
+    spec_path = root / "specs/001-cart-discounts/spec.md"
+    first = draft(spec_path, tmp_path)
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("ranked again although nothing changed")
+
+    monkeypatch.setattr(relevance, "_rank", refuse)
+    assert draft(spec_path, tmp_path).text == first.text
 
 
 def test_relevance_carries_evidence(tmp_path: Path) -> None:

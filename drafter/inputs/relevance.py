@@ -14,10 +14,14 @@ serves, so the plan can say why it names a file and a reader can judge it.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
+from drafter.core.files import write_atomic
 from drafter.inputs.repository import CONFIG_EXTENSIONS, SOURCE_EXTENSIONS, Repository
 from drafter.inputs.spec import Spec
 
@@ -79,8 +83,32 @@ def _rankable(path: str, repository: Repository, spec_folder: str) -> bool:
     return suffix in CONFIG_EXTENSIONS and path.count("/") <= 3 and "lock" not in path
 
 
+RANK_VERSION = "1"  # bump when the ranking changes, so cached rankings are not reused
+
+
 def rank(spec: Spec, repository: Repository, spec_text: str, limit: int = 10) -> list[Candidate]:
-    """The existing files the spec most likely changes, best first, at most `limit` weak ones."""
+    """The existing files the spec most likely changes, best first, at most `limit` weak ones.
+
+    Cached beside the repository context, keyed by the repository state and the spec text, so
+    a re-run neither imports the ranking library nor reads a file."""
+    cache_file = None
+    if repository.cache_dir is not None and repository.key:
+        digest = hashlib.sha256(
+            "\0".join([RANK_VERSION, repository.key, str(spec.path), str(limit), spec_text]).encode(
+                "utf-8", "surrogateescape"
+            )
+        ).hexdigest()[:20]
+        cache_file = repository.cache_dir / "repo" / f"rank-{digest}.json"
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            return [Candidate(**entry) for entry in json.loads(cache_file.read_bytes())]
+    ranked = _rank(spec, repository, spec_text, limit)
+    if cache_file is not None:
+        with contextlib.suppress(OSError):
+            write_atomic(cache_file, json.dumps([asdict(c) for c in ranked]))
+    return ranked
+
+
+def _rank(spec: Spec, repository: Repository, spec_text: str, limit: int) -> list[Candidate]:
     spec_folder = _relative_folder(spec, repository)
     documents = [f for f in repository.files if _rankable(f, repository, spec_folder)]
     found: dict[str, Candidate] = {}

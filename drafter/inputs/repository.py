@@ -60,6 +60,7 @@ _DEFINITION = re.compile(
     r"(?:\([^)]*\)\s*)?([A-Za-z_][\w-]*)",
     re.MULTILINE,
 )
+_VENDORED_PART = re.compile(r"(?:^|/)(?:" + "|".join(re.escape(v) for v in VENDORED) + r")/")
 _GO_TYPE = re.compile(r"^type\s+(\w+)", re.MULTILINE)
 _MAKE_TARGET = re.compile(r"^([A-Za-z][\w.-]*)\s*:(?!=)", re.MULTILINE)
 
@@ -100,6 +101,8 @@ class Repository(_Model):
     steering: tuple[str, ...]  # AGENTS.md, CLAUDE.md, .kiro/steering/*.md, openspec/project.md
     specs: tuple[str, ...]  # earlier specs and plans in the repository
     skipped: int  # files listed but not read (binary, huge, unreadable, broken links)
+    key: str = ""  # what the cache is keyed by: the git index and HEAD, or the files' stats
+    cache_dir: Path | None = None  # where derived results (relevance rankings) are cached
 
     def exists(self, path: str) -> bool:
         return path in self._file_set
@@ -127,7 +130,7 @@ class Repository(_Model):
         return self.languages[0][0] if self.languages else None
 
     def is_test(self, path: str) -> bool:
-        return bool(_TEST_FILE.search(path))
+        return _is_test(path)
 
     def manifest_for(self, path: str) -> Manifest | None:
         """The nearest manifest above `path` (monorepos have one per component), preferring
@@ -168,12 +171,14 @@ def load(root: Path, cache_dir: Path | None) -> Repository:
     """The context of the repository at `root`, from the cache when nothing changed."""
     listing, key = _listing(root)
     cache_file = cache_dir / "repo" / f"{key}.json" if cache_dir is not None else None
+    stamp = {"key": key, "cache_dir": cache_dir}
     if cache_file is not None and cache_file.is_file():
         try:
-            return Repository.model_validate_json(cache_file.read_bytes())
+            cached = Repository.model_validate_json(cache_file.read_bytes())
+            return cached.model_copy(update=stamp)
         except (OSError, ValidationError):
             pass  # a stale or torn cache file is rebuilt below
-    repository = _build(root, listing() if callable(listing) else listing)
+    repository = _build(root, listing() if callable(listing) else listing).model_copy(update=stamp)
     if cache_file is not None:
         with contextlib.suppress(OSError):  # a read-only cache dir costs speed, not correctness
             write_atomic(cache_file, repository.model_dump_json())
@@ -273,8 +278,20 @@ def _walk(root: Path) -> list[str]:
     return names
 
 
+def _is_test(name: str) -> bool:
+    # the substring test first: the pattern costs ten times more and rarely matches
+    return ("test" in name or "spec" in name) and bool(_TEST_FILE.search(name))
+
+
 def _vendored(name: str) -> bool:
-    return any(part in VENDORED for part in name.split("/")[:-1])
+    return "/" in name and bool(_VENDORED_PART.search(name))
+
+
+def suffix_of(name: str) -> str:
+    """`a/b.test.ts` → `.ts` (PurePosixPath.suffix, at a tenth of the cost on 50,000 names)."""
+    base = name.rpartition("/")[2]
+    dot = base.rfind(".")
+    return base[dot:] if dot > 0 else ""
 
 
 # --- building ----------------------------------------------------------------------------------
@@ -286,8 +303,8 @@ def _build(root: Path, names: list[str]) -> Repository:
     counts: dict[str, int] = {}
     sources = []
     for name in files:
-        language = SOURCE_EXTENSIONS.get(PurePosixPath(name).suffix)
-        if language and not _TEST_FILE.search(name):
+        language = SOURCE_EXTENSIONS.get(suffix_of(name))
+        if language and not _is_test(name):
             counts[language] = counts.get(language, 0) + 1
             sources.append(name)
     symbols: dict[str, tuple[str, ...]] = {}
@@ -304,7 +321,7 @@ def _build(root: Path, names: list[str]) -> Repository:
     steering = tuple(
         n for n in files if n in STEERING or (n.startswith(".kiro/steering/") and n.endswith(".md"))
     )
-    specs = tuple(n for n in files if _SPEC_DOC.search(n) and "/" in n)
+    specs = tuple(n for n in files if n.endswith(".md") and "/" in n and _SPEC_DOC.search(n))
     return Repository(
         root=root.resolve(),
         files=tuple(files),
@@ -385,10 +402,10 @@ _TEST_RUNNERS = (
 
 
 def _is_manifest(name: str) -> bool:
-    base = PurePosixPath(name).name
-    if _vendored(name) or name.count("/") > 4:
+    base = name.rpartition("/")[2]
+    if not (base in _MANIFEST_NAMES or (base.endswith(".asd") and "/" not in name)):
         return False
-    return base in _MANIFEST_NAMES or (base.endswith(".asd") and name.count("/") == 0)
+    return name.count("/") <= 4 and not _vendored(name)
 
 
 def _manifest(root: Path, name: str) -> Manifest | None:
