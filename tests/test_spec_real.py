@@ -407,3 +407,16 @@ def test_story_criteria_are_its_scenarios_and_ids_without_hyphen_are_ids() -> No
     assert _text(spec, "FR1") == "排班编辑: 店长在周视图中编辑排班，保存后通知相关店员。"
     assert spec.requirement("NFR1") is not None
     assert spec.requirements[2].kind == "non_functional"
+
+
+def test_heading_that_names_its_id_last() -> None:
+    text = (
+        "# Preview fix\n\n## 3. Functional Requirements\n\n### 3.1 Data loading (FR-1)\n\n"
+        "The page MUST load the storyboard once.\n\n### 3.2 图片显示（FR-2）\n\n"
+        "系统 MUST 显示缩略图。\n\n"
+        "### 3.3 Notes (see MM-12)\n\nNot a requirement.\n"
+    )
+    spec = parse(text, Path("requirements.md"))
+    assert _ids(spec) == ["FR-1", "FR-2"]
+    assert _text(spec, "FR-1") == "Data loading: The page MUST load the storyboard once."
+    assert _text(spec, "FR-2") == "图片显示: 系统 MUST 显示缩略图。"
