@@ -226,7 +226,7 @@ def drafter_for(
         partial_dir=keep,
         allow_partial=allow_partial,
         repair_rules=True,
-        judge=LLMJudge(provider, inputs),
+        judge=LLMJudge(provider, inputs, settings.max_tokens),
         plan_dir=plan_dir,
     )
 
