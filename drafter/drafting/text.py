@@ -40,7 +40,23 @@ def short(text: str, limit: int = 90) -> str:
         cut = cut.rsplit(" ", 1)[0]
     if NEGATION.search(text[len(cut) :]) and not NEGATION.search(cut):
         return text
-    return cut.rstrip(",;:.(、，") + "…"
+    cut = cut.rstrip(",;:.(、，")
+    return cut + "…" + _closers(cut)
+
+
+_PAIRS = {"(": ")", "[": "]", "**": "**", "`": "`"}
+
+
+def _closers(text: str) -> str:
+    """What closes the markup and brackets a cut left open ("**bold te…" gets "**"), innermost
+    first, so a shortened text never bolds or brackets the rest of its line."""
+    stack: list[str] = []
+    for token in re.findall(r"\*\*|`|[()\[\]]", text):
+        if stack and token == _PAIRS.get(stack[-1]) and (token != "(" and token != "["):
+            stack.pop()
+        elif token in _PAIRS and not (stack and stack[-1] == "`" and token != "`"):
+            stack.append(token)
+    return "".join(_PAIRS[opener] for opener in reversed(stack))
 
 
 # Sentences that talk to the reader instead of describing the feature: an interjection
