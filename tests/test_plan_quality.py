@@ -204,3 +204,7 @@ def test_shortened_text_closes_what_it_opened_and_keeps_negations() -> None:
         "Workers run Spec Kit phases."
     )
     assert summary_sentences("<https://github.com/o/r/issues/122>") == ""
+    assert summary_sentences("I’ll spell out the credentials you’ll need. Spec this out.") == ""
+    assert summary_sentences("Implement phase 3 of docs/Model.md here.") == (
+        "Implement phase 3 of docs/Model.md here."
+    )  # a period inside a path ends no sentence

@@ -1138,7 +1138,9 @@ def dependencies(
     ]
     internal = []
     for requirement in facts.spec.requirements:
-        match = re.search(r"\b(?:existing|reuse|current)\s+([^,.;]{3,60})", requirement.text)
+        if requirement.kind == "success":  # a criterion measures the feature; it needs nothing
+            continue
+        match = re.search(r"\b(?:existing|reuse|current)\s+([^,.;()]{3,60})", requirement.text)
         if match:
             internal.append(
                 p.InternalDependency(

@@ -63,7 +63,9 @@ def _closers(text: str) -> str:
 # ("Awesome—", "Sure!"), a pointer at the rest of a document ("Below is a blueprint …").
 _CHATTY = re.compile(
     r"^(?:(?:awesome|great|sure|okay|ok|cool|nice|perfect|absolutely|hi|hello|hey|thanks|"
-    r"thank you)\b\W|(?:below|here) (?:is|are)\b|here's\b|let's\b|in this (?:document|doc)\b)",
+    r"thank you)\b\W|(?:below|here) (?:is|are)\b|here's\b|let's\b|let me\b|"
+    r"in this (?:document|doc)\b|i\b|i[’']\w+|we[’']ll\b|spec this out\b)"
+    r"|\byou(?:[’']ll|[’']d| can| need| want)\b",
     re.IGNORECASE,
 )
 
@@ -73,7 +75,9 @@ def summary_sentences(text: str, count: int = 2, limit: int = 400) -> str:
     chatty preamble; "" when nothing is left."""
     text = re.sub(r"<?https?://\S+>?", " ", clean(text))
     sentences = [
-        s for s in re.split(r"(?<=[.!?。！？])\s*", text) if s.strip() and not _CHATTY.match(s)
+        s
+        for s in re.split(r"(?<=[.!?])\s+|(?<=[。！？])\s*", text)
+        if s.strip() and not _CHATTY.search(s)
     ]
     return short(" ".join(sentences[:count]), limit) if sentences else ""
 
