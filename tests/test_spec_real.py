@@ -452,3 +452,20 @@ def test_spec_to_plan_json_lists_every_id_with_kind_and_line(
         "source": str(tmp_path / "requirements.md"),
     }
     assert sum("AC-1 is used in several requirements" in w for w in summary["warnings"]) == 1
+
+
+def test_openspec_change_one_level_too_deep_and_a_delta_spec_given_directly(
+    tmp_path: Path,
+) -> None:
+    change = tmp_path / "openspec" / "changes" / "archive" / "2026" / "2026-02-01-add-export"
+    shutil.copytree(OPENSPEC / "add-tags", change)
+    proposal = load(change / "proposal.md")
+    assert proposal.format == "openspec"
+    assert [r.id for r in proposal.requirements] == [
+        "notes:note-tags",
+        "notes:notebooks",
+        "notes:starred-notes",
+    ]
+    delta = load(change / "specs" / "notes" / "spec.md")
+    assert delta.format == "openspec"
+    assert [r.id for r in delta.requirements] == [r.id for r in proposal.requirements]
