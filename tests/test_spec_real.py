@@ -469,3 +469,10 @@ def test_openspec_change_one_level_too_deep_and_a_delta_spec_given_directly(
     delta = load(change / "specs" / "notes" / "spec.md")
     assert delta.format == "openspec"
     assert [r.id for r in delta.requirements] == [r.id for r in proposal.requirements]
+
+
+def test_stories_are_traced_when_the_only_ids_are_success_criteria() -> None:
+    text = (REAL / "speckit-stories-only.md").read_text(encoding="utf-8")
+    text += "\n## Success Criteria\n\n- **SC-001**: 90% of readers keep the theme they chose.\n"
+    spec = parse(text, Path("spec.md"))
+    assert _ids(spec) == ["SC-001", "US1", "US2"]
