@@ -184,8 +184,8 @@ def test_spec_kit_with_stories_but_no_requirement_ids_traces_the_stories() -> No
     assert _ids(spec) == ["US1", "US2"]
     assert [s.id for s in spec.scenarios] == ["US1.1", "US1.2", "US2.1"]
     assert spec.warnings == (
-        f"{path}: no requirement IDs (FR-001…); traced the user stories US1, US2 and their "
-        "scenarios instead",
+        f"{path}: no requirement IDs to build from (FR-001…); traced the user stories US1, US2 "
+        "and their scenarios instead",
     )
 
 

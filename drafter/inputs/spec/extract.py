@@ -757,7 +757,7 @@ class Extractor:
             untraced = list(self.stories.values())
             if untraced:
                 self.warnings.append(
-                    "no requirement IDs (FR-001…); traced the user stories "
+                    "no requirement IDs to build from (FR-001…); traced the user stories "
                     f"{', '.join(s.id for s in untraced)} and their scenarios instead"
                 )
         else:
