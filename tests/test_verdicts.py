@@ -23,8 +23,8 @@ from planfactory import (
 )
 
 from drafter.checks.report import Verdict
-from drafter.checks.verdicts import NO_CHECK, is_test_step, judge, main_clause
-from drafter.inputs.constitution import Constitution, Rule, load, parse
+from drafter.checks.verdicts import NO_CHECK, is_test_step, judge
+from drafter.inputs.constitution import Constitution, Rule, load, main_clause, parse
 from drafter.model.plan import Plan
 from drafter.model.selector import SelectorError, compile_selector
 

@@ -12,7 +12,14 @@ import re
 from collections.abc import Callable, Iterable
 
 from drafter.checks.report import Verdict, VerdictValue
-from drafter.inputs.constitution import Constitution, DeclaredCheck, Rule, find_modal
+from drafter.inputs.constitution import (
+    Constitution,
+    DeclaredCheck,
+    Rule,
+    asks_tests_first,
+    find_modal,
+    main_clause,
+)
 from drafter.inputs.spec import Spec
 from drafter.model.plan import Plan
 from drafter.model.selector import SelectorError, compile_selector
@@ -60,19 +67,6 @@ def _declared(check: DeclaredCheck, plan: Plan) -> Outcome:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def main_clause(text: str) -> str:
-    """The part of a rule's text that states it: without a leading "Label:" and without the
-    "…: a; b; c" details the parser appended, so a check keyed on one word of the details
-    does not decide the whole rule."""
-    found = find_modal(text)
-    if found is None:
-        return text
-    modal = found[0]
-    start = text.rfind(": ", 0, modal)
-    end = text.find(":", modal)
-    return text[start + 2 if start >= 0 else 0 : end if end >= 0 else len(text)]
-
-
 def _says(rule: Rule, pattern: re.Pattern[str]) -> re.Match[str] | None:
     return pattern.search(main_clause(rule.text))
 
@@ -92,11 +86,6 @@ def _quote(text: str, width: int = 60) -> str:
 
 # --- test-first ----------------------------------------------------------------------------------
 
-_TEST_FIRST = re.compile(
-    r"\b(?:tdd|test[- ]first|test[- ]driven|red[- ]green|failing test)"
-    r"|\btests?\b[^.;]*\b(?:written|write|come|comes)\b[^.;]*\b(?:before|first)\b",
-    re.I,
-)
 _TEST_PHASE = re.compile(r"\btest(?:s|ing)?\b", re.I)
 _TEST_STEP = re.compile(
     r"^\W*(?:(?:write|add|create|extend|update|define|draft|author)\b[^.;:]{0,40}?"
@@ -113,7 +102,7 @@ def is_test_step(phase_name: str, description: str) -> bool:
 
 
 def _test_first(rule: Rule, plan: Plan, spec: Spec | None) -> Outcome | None:
-    if _negative(rule) or not _says(rule, _TEST_FIRST):
+    if not asks_tests_first(rule):
         return None
     first_test: dict[str, int] = {}
     first_code: dict[str, tuple[int, str]] = {}

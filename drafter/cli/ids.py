@@ -48,9 +48,17 @@ def ids(
     for i in found:
         text = " ".join(i.text.split())
         text = text if len(text) <= 80 else text[:79] + "…"
-        print(f"{i.id:<{id_width}}  {i.kind:<{kind_width}}  {i.source}:{i.line}  {text}")
+        print(f"{i.id:<{id_width}}  {i.kind:<{kind_width}}  {_shown(i.source)}:{i.line}  {text}")
     counts = ", ".join(
         f"{sum(1 for i in found if i.kind == kind)} {kind}"
         for kind in dict.fromkeys(i.kind for i in found)
     )
     print(f"{parsed.format} spec, {len(found)} IDs: {counts}", file=sys.stderr)
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the working directory when it lies under it, as editors list it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path

@@ -15,6 +15,7 @@ from pathlib import Path
 from drafter.drafting import DraftInputs
 from drafter.drafting.placement import Grounding, ground
 from drafter.drafting.text import short, slug, words
+from drafter.inputs.constitution import asks_tests_first
 from drafter.inputs.spec import Requirement, Spec, UserStory
 
 
@@ -216,17 +217,10 @@ def _module_slug(title: str) -> str:
     return "_".join(kept[:3])
 
 
-_TEST_FIRST = re.compile(
-    r"test[- ]first|\bTDD\b|tests? (?:MUST|must) be written before|red[- ]green", re.IGNORECASE
-)
-
-
 def _test_first(inputs: DraftInputs) -> str | None:
     if inputs.constitution is None:
         return None
-    return next(
-        (rule.id for rule in inputs.constitution.rules if _TEST_FIRST.search(rule.text)), None
-    )
+    return next((rule.id for rule in inputs.constitution.rules if asks_tests_first(rule)), None)
 
 
 _PERSISTENCE = re.compile(

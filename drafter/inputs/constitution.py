@@ -258,6 +258,37 @@ def find_modal(sentence: str) -> tuple[int, RuleLevel] | None:
     return None
 
 
+def main_clause(text: str) -> str:
+    """The part of a rule's text that states it: without a leading "Label:" and without the
+    "…: a; b; c" details the parser appended, so a check keyed on one word of the details
+    does not decide the whole rule."""
+    found = find_modal(text)
+    if found is None:
+        return text
+    modal = found[0]
+    start = text.rfind(": ", 0, modal)
+    end = text.find(":", modal)
+    return text[start + 2 if start >= 0 else 0 : end if end >= 0 else len(text)]
+
+
+_TESTS_FIRST = re.compile(
+    r"\b(?:tdd|test[- ]first|test[- ]driven|red[- ]green|failing test)"
+    r"|\btests?\b[^.;]*\b(?:written|write|come|comes)\b[^.;]*\b(?:before|first)\b",
+    re.I,
+)
+
+
+def asks_tests_first(rule: Rule) -> bool:
+    """Whether `rule` asks for tests before the code they test (test-first, TDD, red-green).
+
+    The one reading of such a rule: the offline drafter orders its steps by it and the
+    built-in check judges plans by it, so a plan drafted for a rule always passes it.
+    """
+    return rule.level not in ("MUST NOT", "SHOULD NOT") and bool(
+        _TESTS_FIRST.search(main_clause(rule.text))
+    )
+
+
 def modal_level(sentence: str) -> RuleLevel | None:
     """The level of the first normative keyword in `sentence`, or None."""
     found = find_modal(sentence)
