@@ -427,3 +427,13 @@ def test_llm_repair_loop_feeds_back_a_missing_path(fake: FakeOpenAI, tmp_path: P
     outcome = draft_plan(inputs, LLMDrafter(build(config)), PipelineOptions())
     assert fake.stats.by_schema["ComponentsSection"] == 2
     assert outcome.plan.components == good
+
+
+def test_fake_provider_answers_from_the_repository_map(fake: FakeOpenAI, tmp_path: Path) -> None:
+    inputs = grounded_inputs(tmp_path)
+    outcome = draft_plan(
+        inputs, LLMDrafter(build(fake_settings(fake, tmp_path))), PipelineOptions()
+    )
+    assert fake.stats.by_schema["ComponentsSection"] == 1  # valid at once: no repair
+    components = outcome.plan.components.components
+    assert all(inputs.repository.exists(f.path) for c in components for f in c.modified_files)
