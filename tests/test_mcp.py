@@ -173,7 +173,10 @@ def test_errors_are_tool_errors_and_the_server_keeps_serving(repo: Path, tmp_pat
 
 def test_drafts_through_a_model_and_reports_provider_failures(repo: Path, fake: FakeOpenAI) -> None:
     async def scenario(session: ClientSession) -> None:
+        assert {tool.name for tool in (await session.list_tools()).tools} == TOOLS
         args = {"spec": SPEC, "model": "openai:fake"}
+        missing = await session.call_tool("spec_to_plan", args | {"spec": "nope/SPEC.md"})
+        assert "not found (exit 2: bad input)" in error_text(missing)
         drafted = await session.call_tool("spec_to_plan", args)
         assert not drafted.is_error, drafted.content
         assert drafted.structured_content is not None
@@ -183,6 +186,8 @@ def test_drafts_through_a_model_and_reports_provider_failures(repo: Path, fake: 
         checked = await session.call_tool("check_plan", {"plan": PLAN})
         assert checked.structured_content is not None
         assert checked.structured_content["read_back"] is True
+        rules = await session.call_tool("list_rules", {"spec": SPEC})
+        assert rules.structured_content is not None and rules.structured_content["rules"]
 
         fake.reset()
         fake.fault("refusal", schema="GoalSection")
