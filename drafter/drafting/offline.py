@@ -570,13 +570,8 @@ def _symbols(requirements: Sequence[Requirement]) -> list[p.CodeSymbol]:
 
 def _unnamed_review(facts: Facts, result: list[p.Component]) -> list[p.ReviewItem]:
     texts = {r.id: r.text for r in facts.spec.requirements}
-    unnamed = [
-        i
-        for c in result
-        for f in c.new_files
-        for i in f.requirement_ids
-        if i in texts and not named_identifiers(texts[i])
-    ]
+    listed = {i for c in result for f in c.new_files for i in f.requirement_ids}
+    unnamed = [i for i in texts if i in listed and not named_identifiers(texts[i])]
     if not unnamed:
         return []
     return [
@@ -1322,7 +1317,7 @@ def performance(
             leads = len(before.split()) < 3
             targets.append(
                 p.PerformanceTarget(
-                    metric=short(requirement.text if leads else before, 100),
+                    metric=short(requirement.text.rstrip(". ") if leads else before, 100),
                     target=_("as stated") if leads else clean(match.group(0)),
                     requirement_ids=[requirement.id],
                 )
