@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from fake_server import start_fake  # noqa: E402
 
-from drafter import batch  # noqa: E402  (after the path is set, to run from a checkout
+from drafter.app import batch  # noqa: E402  (after the path is set, to run from a checkout
 
 LATENCY_MS = 200
 SPECS = 40

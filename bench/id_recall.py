@@ -26,7 +26,7 @@ DEFINITION = re.compile(
     r"(?:\*?[(（][^)）]*[)）]\*?)?\s*(?:\*\*|__)?\s*[:：—–]"
 )
 ROW = re.compile(rf"^\|\s*(?:\d+\s*\|\s*)?(?:\*\*|`)?({ID})(?:\*\*|`)?\s*\|")
-HEADING_ID = re.compile(rf"^#{{2,6}}\s+(?:\*\*)?\[?({ID})\]?\b")
+HEADING_ID = re.compile(rf"^#{{2,6}}\s+(?:(?:\*\*)?\[?({ID})\]?\b|.*[(（]({ID})[)）]\s*$)")
 REQUIREMENT = re.compile(
     r"^(#{2,6})\s*(?:\*\*)?(?:Requirement|Req|需求|要件|要求|Требование|Requisito|요구사항|R(?=\d))"
     r"\s*(\d+)(?![.\d])",
@@ -72,7 +72,7 @@ def read_ids(path: Path) -> set[str]:
                 kind = "R" if REQUIREMENT.match(line) else "US"
                 section, criteria = (kind, int(m.group(2)), len(m.group(1))), 0
             elif m := HEADING_ID.match(line):
-                found.add(m.group(1))
+                found.add(m.group(1) or m.group(2))
             continue
         if m := DEFINITION.match(line) or ROW.match(line):
             found.add(m.group(1))

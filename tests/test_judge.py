@@ -18,7 +18,7 @@ from drafter.drafting import DraftInputs, prompts
 from drafter.drafting.llm import context_text
 from drafter.drafting.offline import OfflineDrafter
 from drafter.engine.judge import (
-    BATCH_SIZE,
+    TOKENS_PER_VERDICT,
     JudgedRule,
     LLMJudge,
     PlanText,
@@ -122,24 +122,38 @@ def test_verdicts_for_rules_not_asked_about_are_ignored(
     assert left_out.evidence.endswith("the judge gave no verdict for it")
 
 
-def test_one_call_per_batch_with_the_drafting_prefix(
-    fake: FakeOpenAI, plan: Plan, tmp_path: Path
-) -> None:
-    rules = "\n".join(f"- Reviewer {n} MUST sign off on the change." for n in range(12))
+def _reviewers(tmp_path: Path, count: int) -> DraftInputs:
+    rules = "\n".join(f"- Reviewer {n} MUST sign off on the change." for n in range(count))
     path = tmp_path / "constitution.md"
     path.write_text(f"# Team\n\n## Core Principles\n\n### I. Review\n\n{rules}\n", "utf-8")
-    inputs = DraftInputs(spec=spec.load(EXAMPLE / "SPEC.md"), constitution=constitution.load(path))
-    assert len(inputs.constitution.rules) == 12 > BATCH_SIZE  # type: ignore[union-attr]
+    return DraftInputs(spec=spec.load(EXAMPLE / "SPEC.md"), constitution=constitution.load(path))
 
-    report = check(
-        plan, inputs.spec, inputs.constitution, LLMJudge(build(settings(fake, tmp_path)), inputs)
-    )
 
-    assert fake.stats.by_schema[SCHEMA] == 2  # 10 + 2
+def test_one_call_judges_every_rule_after_the_drafting_prefix(
+    fake: FakeOpenAI, plan: Plan, tmp_path: Path
+) -> None:
+    inputs = _reviewers(tmp_path, 12)
+    judge = LLMJudge(build(settings(fake, tmp_path)), inputs)
+
+    report = check(plan, inputs.spec, inputs.constitution, judge)
+
+    assert fake.stats.by_schema[SCHEMA] == 1 and judge.split == 1
     prefix = prompts.render("system.md.j2") + context_text(inputs)
     assert fake.stats.shared_prefix_chars >= len(prefix)  # the prompt cache can serve it
     # The fake's own answers quote nothing from this plan: nothing may pass on them.
     assert {v.value for v in report.verdicts} == {"needs_review"}
+
+
+def test_the_judge_splits_only_past_the_output_limit(
+    fake: FakeOpenAI, plan: Plan, tmp_path: Path
+) -> None:
+    inputs = _reviewers(tmp_path, 12)
+    per_call = 5
+    judge = LLMJudge(build(settings(fake, tmp_path)), inputs, TOKENS_PER_VERDICT * per_call)
+
+    check(plan, inputs.spec, inputs.constitution, judge)
+
+    assert fake.stats.by_schema[SCHEMA] == judge.split == 3  # 5 + 5 + 2
 
 
 @pytest.mark.parametrize(

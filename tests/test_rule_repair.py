@@ -169,6 +169,7 @@ class FailingJudge:
         self.rule_id, self.evidence, self.times = rule_id, evidence, times
         self.checks = 0
         self.usage = CallUsage()
+        self.split = 1
 
     async def __call__(self, verdicts: list[Verdict], plan: plan.Plan) -> list[Verdict]:
         self.checks += 1

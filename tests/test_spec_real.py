@@ -407,3 +407,48 @@ def test_story_criteria_are_its_scenarios_and_ids_without_hyphen_are_ids() -> No
     assert _text(spec, "FR1") == "排班编辑: 店长在周视图中编辑排班，保存后通知相关店员。"
     assert spec.requirement("NFR1") is not None
     assert spec.requirements[2].kind == "non_functional"
+
+
+def test_heading_that_names_its_id_last() -> None:
+    text = (
+        "# Preview fix\n\n## 3. Functional Requirements\n\n### 3.1 Data loading (FR-1)\n\n"
+        "The page MUST load the storyboard once.\n\n### 3.2 图片显示（FR-2）\n\n"
+        "系统 MUST 显示缩略图。\n\n"
+        "### 3.3 Notes (see MM-12)\n\nNot a requirement.\n"
+    )
+    spec = parse(text, Path("requirements.md"))
+    assert _ids(spec) == ["FR-1", "FR-2"]
+    assert _text(spec, "FR-1") == "Data loading: The page MUST load the storyboard once."
+    assert _text(spec, "FR-2") == "图片显示: 系统 MUST 显示缩略图。"
+
+
+def test_spec_to_plan_json_lists_every_id_with_kind_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from drafter.cli import app
+
+    shutil.copy(REAL / "kiro-own-ids.md", tmp_path / "requirements.md")
+    with pytest.raises(SystemExit) as exit_info:
+        app(["spec-to-plan", str(tmp_path / "requirements.md"), "--json"])
+    assert exit_info.value.code == 0
+    summary = json.loads(capsys.readouterr().out)
+    ids = {row["id"]: row for row in summary["ids"]}
+    assert list(ids) == [
+        "FR-1",
+        "AC-1",
+        "AC-2",
+        "FR-2",
+        "FR-2.1",
+        "FR-2.1.1",
+        "FR-2.1.2",
+        "FR-2/AC-1",
+        "NFR-1",
+        "NFR-2",
+    ]
+    assert ids["NFR-1"] == {
+        "id": "NFR-1",
+        "kind": "non_functional",
+        "line": 31,
+        "source": str(tmp_path / "requirements.md"),
+    }
+    assert sum("AC-1 is used in several requirements" in w for w in summary["warnings"]) == 1

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 from drafter.checks import grounding
 from drafter.checks.compliance import check
 from drafter.checks.report import Finding, Report
@@ -28,6 +30,7 @@ from drafter.engine.dag import PipelineOptions
 from drafter.engine.pipeline import draft_plan, partial_dir
 from drafter.inputs import constitution, repository, spec
 from drafter.model.plan import Plan
+from drafter.model.sections import SECTIONS
 from drafter.providers.cassette import Tape
 from drafter.providers.limiter import CallBound
 from drafter.providers.usage import Usage
@@ -214,10 +217,11 @@ def drafter_for(
             plan_dir=plan_dir,
         )
     from drafter.drafting.llm import LLMDrafter
-    from drafter.engine.judge import LLMJudge
+    from drafter.engine.judge import LLMJudge, RuleVerdicts
     from drafter.providers.stack import build
 
-    provider = build(settings, bound=bound, tape=tape, cached=cached)
+    schemas: list[type[BaseModel]] = [*(section.model for section in SECTIONS), RuleVerdicts]
+    provider = build(settings, bound=bound, tape=tape, cached=cached, schemas=schemas)
     drafter = LLMDrafter(provider)
     keep = partial_dir(settings.cache_dir, inputs, drafter.name) if resume else None
     return drafter, PipelineOptions(
@@ -226,7 +230,7 @@ def drafter_for(
         partial_dir=keep,
         allow_partial=allow_partial,
         repair_rules=True,
-        judge=LLMJudge(provider, inputs),
+        judge=LLMJudge(provider, inputs, settings.max_tokens),
         plan_dir=plan_dir,
     )
 

@@ -290,6 +290,7 @@ class RuleJudge(Protocol):
     """Decides the rules the checks left undecided (the LLM judge, drafter/engine/judge.py)."""
 
     usage: CallUsage  # what its calls have cost so far
+    split: int  # calls its last judgement needed (more than one: the model's output limit)
 
     async def __call__(self, verdicts: list[Verdict], plan: p.Plan) -> list[Verdict]:
         """Every verdict, with the undecided rules judged."""

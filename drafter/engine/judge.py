@@ -28,7 +28,10 @@ from drafter.model.plan import Plan
 from drafter.providers.base import Message, Provider, ProviderFailure
 from drafter.providers.usage import CallUsage
 
-BATCH_SIZE = 10  # rules per call: enough to share the plan's tokens, few enough to judge well
+# The judge asks about every undecided rule in one call (the plan's tokens are paid once); it
+# splits only when the verdicts could pass the model's output limit.
+TOKENS_PER_VERDICT = 200  # a verdict's rule ID, value, quote and reason, generously
+DEFAULT_OUTPUT_LIMIT = 16_384  # output tokens assumed when max_tokens is not set
 MIN_QUOTE_CHARS = 8  # a shorter quote occurs in almost any plan, so it proves nothing
 USAGE_ROW = "judge"  # the usage table's row for judge calls
 
@@ -134,10 +137,14 @@ class LLMJudge:
     the undecided ones judged. `usage` adds up what its calls cost.
     """
 
-    def __init__(self, provider: Provider, inputs: DraftInputs) -> None:
+    def __init__(
+        self, provider: Provider, inputs: DraftInputs, max_tokens: int | None = None
+    ) -> None:
         self._provider = provider
         self._inputs = inputs
+        self._per_call = max(1, (max_tokens or DEFAULT_OUTPUT_LIMIT) // TOKENS_PER_VERDICT)
         self.usage = CallUsage()
+        self.split = 1  # calls the last judgement needed (more than one: the output limit)
 
     async def __call__(self, verdicts: list[Verdict], plan: Plan) -> list[Verdict]:
         open_ = [v for v in verdicts if undecided(v)]
@@ -145,7 +152,9 @@ class LLMJudge:
             return list(verdicts)
         text = PlanText.of(plan, self._inputs)
         prefix = shared_prefix(self._inputs)
-        groups = [open_[i : i + BATCH_SIZE] for i in range(0, len(open_), BATCH_SIZE)]
+        size = self._per_call
+        groups = [open_[i : i + size] for i in range(0, len(open_), size)]
+        self.split = len(groups)
         answers = await asyncio.gather(*(self._batch(prefix, group, text) for group in groups))
         judged = {v.rule.id: v for answer in answers for v in answer}
         return [judged.get(v.rule.id, v) for v in verdicts]

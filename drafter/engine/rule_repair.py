@@ -72,6 +72,8 @@ async def _check(
         record.wall_s += time.perf_counter() - started
         if judge is not None:
             record.add(judge.usage - before)
+            if judge.split > 1:
+                record.note = f"split in {judge.split} calls: output limit"
 
 
 # The section a failing built-in check (checks/verdicts.py, by function name) asks to change.

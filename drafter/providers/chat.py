@@ -41,6 +41,7 @@ class ChatProvider:
         *,
         transport: TransportFactory | None = None,
         replaying: bool = False,
+        schemas: Sequence[type[BaseModel]] = (),
     ) -> None:
         if not settings.model:
             raise InputError("no model configured: set --model provider:name")
@@ -56,7 +57,9 @@ class ChatProvider:
         self._transport = transport
         self._loop: asyncio.AbstractEventLoop | None = None
         self._chat = self._build_chat()  # up front: a bad setting fails before any work
+        self._schemas = tuple(schemas)
         self._runnables: dict[type[BaseModel], Runnable[Any, Any]] = {}
+        self._prepare()
 
     async def ask(self, schema: type[Schema], messages: Sequence[Message]) -> Answer[Schema]:
         runnable = self._runnable(schema)
@@ -109,12 +112,23 @@ class ChatProvider:
             if self._loop is not None:
                 self._chat = self._build_chat()
                 self._runnables.clear()
+                self._prepare()
             self._loop = loop
         if schema not in self._runnables:
-            self._runnables[schema] = self._chat.with_structured_output(
-                schema, method="json_schema", strict=True, include_raw=True
-            )
+            self._runnables[schema] = self._structured(schema)
         return self._runnables[schema]
+
+    def _prepare(self) -> None:
+        """Build the structured-output runnables of the schemas a run will ask for, before
+        its first call: turning a model into a JSON schema costs ~4 ms each, which would
+        otherwise delay the calls of each DAG level one after another."""
+        for schema in self._schemas:
+            self._runnables[schema] = self._structured(schema)
+
+    def _structured(self, schema: type[BaseModel]) -> Runnable[Any, Any]:
+        return self._chat.with_structured_output(
+            schema, method="json_schema", strict=True, include_raw=True
+        )
 
     def _build_chat(self) -> BaseChatModel:
         from langchain.chat_models import init_chat_model

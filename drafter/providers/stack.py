@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
 from drafter.core.config import Settings
 from drafter.providers.base import Provider
 from drafter.providers.cache import CachedProvider
@@ -16,16 +20,19 @@ def build(
     bound: CallBound | None = None,
     tape: Tape | None = None,
     cached: bool = True,
+    schemas: Sequence[type[BaseModel]] = (),
 ) -> Provider:
     """`settings.model`, sending through `tape` when given, at most `bound` calls at once
     (default: `settings.max_concurrency`), answered from the response cache when `cached`.
 
-    A taped run never uses the cache: a cassette must hold every call of its run.
+    A taped run never uses the cache: a cassette must hold every call of its run. `schemas`
+    are the ones the run will ask for (prepared before its first call).
     """
     chat = ChatProvider(
         settings,
         transport=None if tape is None else tape.transport,
         replaying=tape is not None and tape.replaying,
+        schemas=schemas,
     )
     provider: Provider = LimitedProvider(chat, bound or CallBound(settings.max_concurrency))
     if cached and tape is None:

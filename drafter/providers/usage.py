@@ -66,6 +66,7 @@ class SectionUsage(BaseModel):
     completion_tokens: int = 0
     wall_s: float = 0.0
     resumed: bool = False  # taken from the sections kept by an earlier, interrupted run
+    note: str = ""  # shown beside the row's name (e.g. why the judge needed several calls)
     cost_usd: float | None = None
 
     def add(self, call: CallUsage) -> None:
@@ -78,6 +79,8 @@ class SectionUsage(BaseModel):
     def row(self) -> tuple[str, ...]:
         cost = "" if self.cost_usd is None else f"{self.cost_usd:.4f}"
         section = f"{self.section} (kept)" if self.resumed else self.section
+        if self.note:
+            section += f" ({self.note})"
         counts = (self.calls, self.repairs, self.retries)
         tokens = (self.prompt_tokens, self.cached_tokens, self.completion_tokens)
         return (section, *map(str, counts), *map(str, tokens), f"{self.wall_s:.2f}", cost)

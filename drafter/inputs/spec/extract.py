@@ -65,6 +65,8 @@ _DELTA_KINDS: dict[str, DeltaKind] = {
     "RENAMED": "renamed",
 }
 
+_TRAILING_ID = re.compile(rf"^(.*?\S)\s*[(（]\s*({ID})\s*[)）]$")
+_SECTION_NUMBER = re.compile(r"^\d+(?:\.\d+)*\.?\s+")
 _REPEAT_SUFFIXES = "bcdefghijklmnopqrstuvwxyz"
 _CLARIFICATION = re.compile(r"\[NEEDS CLARIFICATION:\s*([^\]]+?)\s*\]")
 _LABEL = re.compile(r"^(\*\*|__)([^*_\n]+?)[:：]?\1[:：]?\s*(.*)$", re.S)
@@ -318,7 +320,9 @@ class Extractor:
         elif (m := _STORY.match(text)) and (m.group(1) or m.group(2)):
             number = m.group(1) or self._next_story_number()
             self._start_story(f"US{number}", m.group(3), m.group(4), block)
-        elif (found := self._match_id(text) or bare_id(text)) and self._accepts(found[0], parent):
+        elif (
+            found := self._match_id(text) or bare_id(text) or _trailing_id(text)
+        ) and self._accepts(found[0], parent):
             self.context = parent
             self._open_requirement(found[0], found[1], block)
         elif norm == "primary user story":
@@ -839,6 +843,12 @@ def _story_title(text: str) -> str:
     title = m.group(1) if m else first_sentence(text).rstrip("。.")
     title = title.strip()
     return title[:1].upper() + title[1:] if title else ""
+
+
+def _trailing_id(text: str) -> tuple[str, str] | None:
+    """A heading that names its ID last: `### 3.1 Data loading (FR-1)` → FR-1, "Data loading"."""
+    m = _TRAILING_ID.match(text)
+    return (m.group(2), _SECTION_NUMBER.sub("", m.group(1))) if m else None
 
 
 def _prefix(rid: str) -> str:
