@@ -361,7 +361,10 @@ def components(
                 elsewhere.append(requirement)
             else:
                 on_named.setdefault(path, []).append(requirement)
-        modified = [_modified_file(path, related) for path, related in on_named.items()]
+        modified = [
+            _modified_file(path, related, facts.explicit_changes.get(path, ()))
+            for path, related in on_named.items()
+        ]
         new_files = []
         if elsewhere or not modified:
             new_files.append(
@@ -384,7 +387,9 @@ def components(
     untouched = [path for path in named if path not in placement.values()]
     if untouched and result:  # named by the spec, but no requirement says what changes there
         result[0].modified_files.extend(
-            p.ModifiedFile(
+            _modified_file(path, [], facts.explicit_changes.get(path, ()))
+            if facts.explicit_changes.get(path)
+            else p.ModifiedFile(
                 path=path,
                 changes=[
                     p.FileChange(
@@ -532,15 +537,17 @@ def _file_purpose(
     return text[:1].upper() + text[1:]
 
 
-def _modified_file(path: str, requirements: Sequence[Requirement]) -> p.ModifiedFile:
-    return p.ModifiedFile(
-        path=path,
-        changes=[
-            p.FileChange(description=short(after_modal(r.text), 120), requirement_ids=[r.id])
-            for r in requirements
-        ],
-        proposed=False,
-    )
+def _modified_file(
+    path: str, requirements: Sequence[Requirement], explicit: Sequence[str] = ()
+) -> p.ModifiedFile:
+    """The changes to a spec-named file: what the spec itself says to do there ("Add
+    `releaseJobs()` to …"), then what each requirement placed on it asks."""
+    changes = [p.FileChange(description=line, requirement_ids=[]) for line in explicit]
+    changes += [
+        p.FileChange(description=short(after_modal(r.text), 120), requirement_ids=[r.id])
+        for r in requirements
+    ]
+    return p.ModifiedFile(path=path, changes=changes, proposed=False)
 
 
 def _symbols(requirements: Sequence[Requirement]) -> list[p.CodeSymbol]:
@@ -1131,7 +1138,9 @@ def dependencies(
     ]
     internal = []
     for requirement in facts.spec.requirements:
-        match = re.search(r"\b(?:existing|reuse|current)\s+([^,.;]{3,60})", requirement.text)
+        if requirement.kind == "success":  # a criterion measures the feature; it needs nothing
+            continue
+        match = re.search(r"\b(?:existing|reuse|current)\s+([^,.;()]{3,60})", requirement.text)
         if match:
             internal.append(
                 p.InternalDependency(
