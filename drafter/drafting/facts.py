@@ -34,6 +34,7 @@ class Technology:  # hashable: patterns are cached per technology
     test_command: str = ""
     file_test_command: str = ""
     naming: str = "snake"
+    container: bool = False  # self-hosted: runs as its own service (a compose file entry)
 
 
 @dataclass(frozen=True)

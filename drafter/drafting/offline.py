@@ -455,6 +455,10 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
                 modified_files=modified,
             )
         )
+    if result:
+        result[0].modified_files.extend(
+            f for f in _service_files(facts, grounding) if f.path not in taken
+        )
     if facts.spec.entities:
         data = _data_model_component(facts)
         folder = grounding.folder_for(set(data.new_files[0].requirement_ids))
@@ -472,6 +476,50 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
         )
     ]
     return p.ComponentsSection(components=result, reviews=reviews + _unnamed_review(facts, result))
+
+
+def _service_files(facts: Facts, grounding: Grounding) -> list[p.ModifiedFile]:
+    """The compose files (and the env template beside them) a self-hosted service the spec
+    names must be added to, when no compose file runs it yet."""
+    services = [s for s in facts.sightings if s.tech.container]
+    composes = grounding.compose_files()
+    missing = [
+        s
+        for s in services
+        if not any(mentions(text, alias) for text in composes.values() for alias in s.tech.aliases)
+    ]
+    if not missing:
+        return []
+    names = ", ".join(s.tech.name for s in missing)
+    ids = [s.source for s in missing if facts.spec.requirement(s.source)]
+    why = f"Why this file: the spec names {names}, which no compose file runs yet"
+    result = [
+        p.ModifiedFile(
+            path=path,
+            changes=[
+                p.FileChange(description=f"add the {names} service(s)", requirement_ids=ids),
+                p.FileChange(description=why, requirement_ids=[]),
+            ],
+            proposed=True,
+        )
+        for path in composes
+    ]
+    template = grounding.env_template()
+    if composes and template:
+        result.append(
+            p.ModifiedFile(
+                path=template,
+                changes=[
+                    p.FileChange(
+                        description=f"add the settings {names} needs, with safe defaults",
+                        requirement_ids=ids,
+                    ),
+                    p.FileChange(description=why, requirement_ids=[]),
+                ],
+                proposed=True,
+            )
+        )
+    return result
 
 
 def _name_words(facts: Facts, component: ComponentPlan) -> list[str]:
@@ -1527,15 +1575,7 @@ def open_issues(
                 )
             )
         )
-    if inputs.constitution is None:
-        reviews.append(
-            p.ReviewItem(
-                text=_(
-                    "No constitution was found: add one (constitution.md beside the spec or "
-                    ".specify/memory/constitution.md) so the Compliance Check means something."
-                )
-            )
-        )
+    # What the constitution lacks is added when the plan is assembled (drafting.notices).
     return p.OpenIssuesSection(issues=issues, reviews=reviews)
 
 
