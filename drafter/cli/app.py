@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from drafter import __version__
-from drafter.core.errors import DrafterError
+from drafter.core.errors import DrafterError, Interrupted
 
 app = typer.Typer(
     name="drafter",
@@ -56,6 +56,9 @@ def main() -> None:
     """Console-script entry point: drafter errors become one line on stderr and an exit code."""
     try:
         app()
+    except Interrupted as interrupted:
+        print(f"drafter: {interrupted}", file=sys.stderr)
+        sys.exit(interrupted.exit_code)
     except DrafterError as error:
         if os.environ.get(_DEBUG_ENV):
             raise
