@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 EXAMPLE := examples/csv-export
 MERMAID := .cache/mermaid
 
-.PHONY: setup mermaid demo test lint bench record golden clean
+.PHONY: setup mermaid messages demo test lint bench record golden clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "drafter needs Python 3.11+")'
@@ -61,3 +61,10 @@ golden: setup  ## refresh golden files deliberately, then review the diff
 
 clean:
 	rm -rf $(VENV) .cache .drafter build dist *.egg-info
+
+messages: setup  ## refresh the prose catalog: extract, merge into each language's .po, compile .mo
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k say --no-location --omit-header --sort-output \
+		-o drafter/locale/drafter.pot drafter/drafting drafter/document templates
+	$(BIN)/pybabel update -D drafter -i drafter/locale/drafter.pot -d drafter/locale \
+		--no-fuzzy-matching --omit-header
+	$(BIN)/pybabel compile -D drafter -d drafter/locale --statistics

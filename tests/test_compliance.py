@@ -150,9 +150,15 @@ def test_negation_dropped() -> None:
     assert _ids(_with(plan, steps=plan.steps.model_copy(update={"phases": phases})), spec) == set()
 
 
+def test_empty_error_table(drafted: tuple[p.Plan, Spec]) -> None:
+    plan, spec = drafted  # the example spec has three edge cases
+    errors = plan.error_handling.model_copy(update={"errors": []})
+    assert _ids(_with(plan, error_handling=errors), spec) == {"DR013"}
+
+
 def test_every_rule_has_a_test_here() -> None:
     tested = {"DR002", "DR003", "DR004", "DR005", "DR006", "DR007", "DR008", "DR009", "DR010"}
-    tested |= {"DR011", "DR012", "DR001"}  # DR001: tests/test_check.py (outline) and below
+    tested |= {"DR011", "DR012", "DR013", "DR001"}  # DR001: tests/test_check.py (outline) and below
     assert tested == set(RULES)
 
 

@@ -1,9 +1,10 @@
 """Every Mermaid block drafter writes parses with Mermaid's own parser.
 
 The parser is the `mermaid` npm package run under Node (tests/mermaid/parse.mjs), installed by
-`make mermaid` into .cache/mermaid (`make test` does it when npm is present). All blocks go to
-one Node process: starting Mermaid costs about a second. Without Node or the install, the tests
-skip and say why; the Python structural check (DR007) still runs everywhere.
+`make mermaid` into .cache/mermaid (`make test` does it when npm is present). Blocks go to one
+Node process per call: starting Mermaid costs about a second, so the corpus test
+(tests/test_plan_quality.py) sends every plan's blocks at once. Without Node or the install,
+the tests skip and say why; the Python structural check (DR007) still runs everywhere.
 """
 
 from __future__ import annotations
@@ -12,18 +13,15 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-from conftest import CORPUS, CORPUS_CASES, EXAMPLES, REPO, fake_settings
+from conftest import EXAMPLES, REPO
 from planfactory import make_plan
 
-from drafter.app.workflow import DraftRequest, spec_to_plan
 from drafter.checks.report import Report
 from drafter.document.render import render
 from drafter.inputs import spec as spec_module
 from drafter.model import plan as p
-from drafter.testing.fake_openai import FakeOpenAI
 
 CACHE = REPO / ".cache" / "mermaid"
 SCRIPT = REPO / "tests" / "mermaid" / "parse.mjs"
@@ -138,42 +136,11 @@ def _render(plan: p.Plan) -> str:
     return render(plan, report, spec)
 
 
-def _fake_plans(fake: FakeOpenAI, tmp_path: Path) -> dict[str, str]:
-    settings = fake_settings(fake, tmp_path)
-    flags = {"model": settings.model, "base_url": settings.base_url, "cache": False}
-    return {
-        f"{case} (fake provider)": spec_to_plan(
-            DraftRequest(spec_path=CORPUS / case / "spec.md", to_stdout=True, settings_flags=flags)
-        ).text
-        for case in CORPUS_CASES
-    }
-
-
-def _offline_plans() -> dict[str, str]:
-    plans = {
-        f"{case} (offline)": spec_to_plan(
-            DraftRequest(spec_path=CORPUS / case / "spec.md", to_stdout=True)
-        ).text
-        for case in CORPUS_CASES
-    }
-    plans["examples/csv-export/PLAN.md"] = (EXAMPLES / "csv-export" / "PLAN.md").read_text("utf-8")
-    return plans
-
-
-def test_every_diagram_parses_with_mermaids_parser(fake: FakeOpenAI, tmp_path: Path) -> None:
-    """Corpus plans from both drafters, the example and a hostile plan, in one Node process."""
-    plans = {"hostile diagram plan": _render(hostile_plan())} | _offline_plans()
-    if CORPUS_CASES:
-        plans |= _fake_plans(fake, tmp_path)
-    blocks = [(name, block) for name, text in plans.items() for block in mermaid_blocks(text)]
-    assert len(blocks) >= 2
-    verdicts = parse_all([block for _, block in blocks])
-    broken = [
-        f"{name}: {error}\n{block}"
-        for (name, block), error in zip(blocks, verdicts, strict=True)
-        if error is not None
-    ]
-    assert broken == []
+def test_hostile_diagrams_parse() -> None:
+    """Whatever a model puts into IDs and labels, the renderer writes diagrams that parse."""
+    blocks = mermaid_blocks(_render(hostile_plan()))
+    assert len(blocks) == 2
+    assert parse_all(blocks) == [None, None], blocks
 
 
 def test_the_parser_rejects_what_it_should() -> None:

@@ -9,10 +9,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from conftest import CORPUS, CORPUS_CASES, EXAMPLES
+from test_mermaid import mermaid_blocks, parse_all
 
 from drafter.app.checking import check_plan
 from drafter.app.workflow import DraftRequest, spec_to_plan
+from drafter.drafting.messages import prose_language
+from drafter.testing.fake_openai import FakeOpenAI
 
 FIXTURES = Path(__file__).parent / "fixtures" / "quality"
 
@@ -92,3 +95,91 @@ def test_only_identifiers_the_spec_names_appear() -> None:
     source_files = re.findall(r"^##### `([^`]+)`", changes, re.MULTILINE)
     assert not any(path.rsplit("/", 1)[-1].startswith("test") for path in source_files)
     assert "Controller:" not in text  # no handler name made up from a route
+
+
+# --- measured on every corpus plan ------------------------------------------------------------
+
+_FENCE = re.compile(r"^\s*```.*?^\s*```", re.MULTILINE | re.DOTALL)
+_NOT_PROSE = re.compile(
+    r"`[^`]*`|\[[^\]]*\]|\([A-Za-z0-9_.:/ -]*\)|\*\*[^*]*\*\*:?|https?://\S+|\S*/\S*|"
+    r"^\s*(?:\d+\.|-)\s*(?:\[[ x]\])?|^>\s*"
+)
+_SCRIPT = {
+    "ja": re.compile(r"[\u3040-\u30ff\u3400-\u9fff]"),
+    "zh": re.compile(r"[\u3400-\u9fff]"),
+    "ko": re.compile(r"[\uac00-\ud7af]"),
+}
+
+
+def prose_lines(plan: str) -> list[str]:
+    """The plan's prose: no headings, code, diagrams, table rules, labels, IDs or paths, and
+    not the footer (status, dates, author: metadata)."""
+    body = plan.split("<!-- drafter:", 1)[0].rsplit("\n---\n", 1)[0]
+    body = body.split("\n## References", 1)[0]
+    body = re.sub(r"\*\*Requirement Coverage\*\*:\n\n(?:\|.*\n)*", "", body)  # IDs, counts
+    rows = _FENCE.sub("", body).splitlines()
+    lines = []
+    for number, line in enumerate(rows):
+        if not line.strip() or line.startswith("#") or re.match(r"^\|[-:| ]+\|$", line):
+            continue
+        following = rows[number + 1] if number + 1 < len(rows) else ""
+        if re.match(r"^\|[-:| ]+\|$", following):
+            continue  # a table's header: the seed template's labels
+        text = _NOT_PROSE.sub(" ", line)
+        if len(re.findall(r"[^\W\d_]", text)) >= 2:
+            lines.append(line)
+    return lines
+
+
+def script_share(plan: str, language: str) -> float:
+    lines = prose_lines(plan)
+    return sum(1 for line in lines if _SCRIPT[language].search(line)) / max(1, len(lines))
+
+
+def empty_tables(plan: str) -> list[str]:
+    """Header lines of markdown tables with no data row."""
+    rows = _FENCE.sub("", plan).splitlines()
+    return [
+        rows[i]
+        for i in range(len(rows) - 1)
+        if rows[i].startswith("|")
+        and re.match(r"^\|[-:| ]+\|$", rows[i + 1])
+        and (i + 2 >= len(rows) or not rows[i + 2].startswith("|"))
+    ]
+
+
+def _corpus_plans(fake: FakeOpenAI, tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """(plan, spec language) per corpus case, drafted offline and through the fake provider."""
+    flags = {"model": "openai:fake", "base_url": fake.base_url, "cache": False}
+    plans = {}
+    for case in CORPUS_CASES:
+        spec = CORPUS / case / "spec.md"
+        offline = spec_to_plan(DraftRequest(spec_path=spec, to_stdout=True))
+        language = prose_language(offline.spec)
+        plans[f"{case} (offline)"] = (offline.text, language)
+        drafted = spec_to_plan(DraftRequest(spec_path=spec, to_stdout=True, settings_flags=flags))
+        plans[f"{case} (fake provider)"] = (drafted.text, language)
+        assert not [f for f in offline.findings if f.rule_id == "DR012"], case
+    return plans
+
+
+@pytest.mark.skipif(not CORPUS_CASES, reason=f"corpus absent: {CORPUS}")
+def test_corpus_plans_hold_the_bar(fake: FakeOpenAI, tmp_path: Path) -> None:
+    """Every corpus plan, from both drafters: diagrams Mermaid parses, no empty table, no
+    negation dropped (above), CJK specs answered in their script; one Node process for all."""
+    plans = _corpus_plans(fake, tmp_path)
+    assert {
+        name: empty_tables(text) for name, (text, _) in plans.items() if empty_tables(text)
+    } == {}
+    shares = {
+        name: round(script_share(text, language), 3)
+        for name, (text, language) in plans.items()
+        if language in _SCRIPT
+    }
+    assert shares and all(share >= 0.9 for share in shares.values()), shares
+    blocks = [(name, b) for name, (text, _) in plans.items() for b in mermaid_blocks(text)]
+    verdicts = parse_all([block for _, block in blocks])
+    broken = [
+        f"{name}: {error}" for (name, _), error in zip(blocks, verdicts, strict=True) if error
+    ]
+    assert broken == []

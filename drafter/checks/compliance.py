@@ -71,6 +71,7 @@ RULES: dict[str, Rule] = {
         Rule("DR010", "secret-like token in the plan"),
         Rule("DR011", "phase without an estimate"),
         Rule("DR012", "requirement restated without its negation"),
+        Rule("DR013", "empty table where the spec has rows for it"),
     )
 }
 
@@ -158,6 +159,7 @@ def _section_findings(name: str, section: BaseModel, spec: Spec) -> Iterator[Fin
             )
     yield from _structure_findings(name, section)
     yield from content.negation_findings(name, section, spec)
+    yield from content.error_table_findings(name, section, spec)
 
 
 def _structure_findings(name: str, section: BaseModel) -> Iterator[Finding]:

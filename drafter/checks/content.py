@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from drafter.checks.report import Finding
 from drafter.core.language import NEGATED, NEGATION
 from drafter.inputs.spec import Requirement, Spec
+from drafter.model import plan as p
 
 # CJK markers written before the verb they negate (不得删除); the others follow it (削除しない).
 _BEFORE_VERB = re.compile(r"不得|不能|不应|不可|不允许|禁止|绝不|不要|不会")
@@ -85,3 +86,19 @@ def negation_findings(name: str, section: BaseModel, spec: Spec) -> Iterator[Fin
                     name,
                     text[:60],
                 )
+
+
+def error_table_findings(name: str, section: BaseModel, spec: Spec) -> Iterator[Finding]:
+    """DR013: the spec names error cases (edge cases, IF … THEN criteria) and Error Types has
+    no row: an empty table reads as "nothing can go wrong"."""
+    if not isinstance(section, p.ErrorHandlingSection) or section.errors:
+        return
+    cases = [e.id for e in spec.edge_cases] + [r.id for r in spec.requirements if r.ears == "if"]
+    if cases:
+        yield _error(
+            "DR013",
+            f"Error Types is empty, yet the spec names error cases ({', '.join(cases[:5])}"
+            + (", …" if len(cases) > 5 else "")
+            + "): give each a row",
+            name,
+        )

@@ -1,9 +1,8 @@
 """The language a text is written in, and how each language says "not", for restating
 requirements faithfully.
 
-Detection is by script share, so it needs no model: Hangul is Korean, kana is Japanese, Han
-without kana is Chinese; Latin text is Spanish when Spanish function words clearly outnumber
-English ones, else English (the default).
+The spec parser names CJK languages by script share; Latin text is Spanish here when Spanish
+function words clearly outnumber English ones, else English (the default).
 """
 
 from __future__ import annotations
@@ -33,18 +32,11 @@ _ENGLISH = re.compile(
 _NOT_PROSE = re.compile(r"`[^`]*`|\[[^\]]*\]|https?://\S+|\S+/\S+|\b[A-Z]+-?\d+(?:\.\d+)*\b")
 
 
-def detect(texts: Iterable[str]) -> Language:
-    """The language of `texts` (the spec's prose), by which script its letters are in."""
+def looks_spanish(texts: Iterable[str]) -> bool:
+    """True when Spanish function words clearly outnumber English ones in `texts`."""
     text = _NOT_PROSE.sub(" ", " ".join(texts))
-    hangul, kana, han = (len(p.findall(text)) for p in (_HANGUL, _KANA, _HAN))
-    latin = len(_LATIN.findall(text))
-    cjk = hangul + kana + han
-    if cjk and cjk * 2 >= latin * 0.5:  # a CJK character carries about four Latin letters
-        if hangul >= kana + han:
-            return "ko"
-        return "ja" if kana else "zh"
     spanish, english = len(_SPANISH.findall(text)), len(_ENGLISH.findall(text))
-    return "es" if spanish > 2 * english and spanish >= 3 else DEFAULT
+    return spanish > 2 * english and spanish >= 3
 
 
 def in_script(text: str, language: Language) -> bool:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from drafter.checks.report import Finding
 from drafter.document import trailer
 from drafter.document.layout import SECTION_HEADINGS, headings, outline_problems
+from drafter.drafting.messages import all_translations
 from drafter.model import plan as p
 from drafter.model.sections import BY_NAME
 
@@ -67,15 +68,19 @@ _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _NUMBERED_BOLD = re.compile(r"^\d+\. \*\*(.*)\*\*$")
 _CHECKBOX = re.compile(r"^- \[[ xX]\](?: (.*))?$")
 
-# Template sentences that stand for an empty list: nothing to read.
+# Template sentences that stand for an empty list: nothing to read (in every language the
+# template writes them in).
 _PLACEHOLDER_LINES = frozenset(
-    {
+    translated
+    for line in {
         "Not drawn: the spec names no components, actors or external systems to place in a "
         "diagram.",
         "No design pattern is named by the spec or the constitution.",
         "No new tables.",
         "No migrations.",
         "No new external dependencies.",
+        "No technology is named by the spec, the constitution or a manifest.",
+        "No error case is named by the spec.",
         "No internal dependencies identified.",
         "No prerequisite features.",
         "Not drawn: the spec describes no interaction between participants.",
@@ -85,7 +90,11 @@ _PLACEHOLDER_LINES = frozenset(
         "No manual verification planned.",
         "None.",
         "---",
+        "No unit tests planned.",
+        "No integration tests planned.",
+        "No e2e tests planned.",
     }
+    for translated in all_translations(line)
 )
 
 
@@ -548,7 +557,7 @@ def _testing(section: _Section) -> p.TestingSection:
         elif (case := re.match(r"^- (.*)$", text)) and suite:
             description, ids = _ids(case.group(1))
             suite.cases.append(p.TestCase(description=description, requirement_ids=ids))
-        elif not re.match(r"^No (?:unit|integration|e2e) tests planned\.$", text):
+        elif text not in _PLACEHOLDER_LINES:
             section.skip(number, text)
     return p.TestingSection(suites=suites, reviews=section.reviews)
 

@@ -26,7 +26,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from drafter.checks.compliance import MERMAID_KEYWORDS, CoverageRow, coverage
 from drafter.checks.report import Report
 from drafter.core.errors import InputError
+from drafter.core.language import DEFAULT
 from drafter.core.resources import data_dir
+from drafter.drafting.messages import Messages, prose_language
 from drafter.inputs.constitution import CATEGORY_LABELS
 from drafter.inputs.spec import Spec
 from drafter.model import plan as p
@@ -129,7 +131,9 @@ def safe_diagrams(plan: p.Plan) -> p.Plan:
 
 
 def dependency_json(dependencies: Iterable[p.ExternalDependency]) -> str:
-    return json.dumps({d.name: d.version or "*" for d in dependencies}, indent=2)
+    """The dependencies with a known version, as a manifest would list them: a name with no
+    version ("*") would read as a package to install that nobody has checked exists."""
+    return json.dumps({d.name: d.version for d in dependencies if d.version}, indent=2)
 
 
 @dataclass(frozen=True)
@@ -155,20 +159,21 @@ class ComplianceView:
     rows: list[VerdictRow]
 
 
-def compliance_view(report: Report) -> ComplianceView:
+def compliance_view(report: Report, say: Messages | None = None) -> ComplianceView:
     """The Compliance Check section, computed from the report (never from a model)."""
+    say = say or Messages(DEFAULT)
     boxes = []
     for category, label in CATEGORY_LABELS.items():
         ticked, open_ids = report.box(category)
         mandatory = [v for v in report.verdicts if v.rule.category == category and v.rule.mandatory]
         if not report.constitution_found:
-            note = "not checked: no constitution"
+            note = say("not checked: no constitution")
         elif not mandatory:
-            note = "not assessed: the constitution states no MUST rule in this category"
+            note = say("not assessed: the constitution states no MUST rule in this category")
         elif open_ids:
-            note = "open: " + ", ".join(open_ids)
+            note = say("open: {ids}", ids=", ".join(open_ids))
         else:
-            note = "all MUST rules pass: " + ", ".join(v.rule.id for v in mandatory)
+            note = say("all MUST rules pass: {ids}", ids=", ".join(v.rule.id for v in mandatory))
         boxes.append(Box(label=label, ticked=ticked, note=note))
     counts: dict[str, int] = {}
     for verdict in report.verdicts:
@@ -207,9 +212,13 @@ def _bytecode_cache(directory: Path | None) -> FileSystemBytecodeCache | None:
 
 
 def _environment(
-    environment_class: type[Environment], search_path: Path, cache_dir: Path | None
+    environment_class: type[Environment],
+    search_path: Path,
+    cache_dir: Path | None,
+    say: Messages,
 ) -> Environment:
     env = environment_class(
+        extensions=["jinja2.ext.i18n"],
         loader=FileSystemLoader(str(search_path)),
         bytecode_cache=_bytecode_cache(cache_dir),
         undefined=StrictUndefined,
@@ -227,6 +236,8 @@ def _environment(
         dependency_json=dependency_json,
         symbol_heading=lambda kind: p.SYMBOL_HEADINGS[kind],
     )
+    # `_("…")` in a template: the template's sentences in the spec's language.
+    env.install_gettext_translations(say.gettext, newstyle=True)  # type: ignore[attr-defined]
     return env
 
 
@@ -239,20 +250,21 @@ def render(
 ) -> str:
     """The plan as markdown; `template` is a user's Jinja2 file, run sandboxed. Compiled
     templates are kept in `cache_dir` when given (nowhere else)."""
+    say = Messages(prose_language(spec))
     if template is None:
-        env = _environment(Environment, data_dir("templates"), cache_dir)
+        env = _environment(Environment, data_dir("templates"), cache_dir, say)
         name = DEFAULT_TEMPLATE
     else:
         if not template.is_file():
             raise InputError(f"template not found: {template}")
-        env = _environment(SandboxedEnvironment, template.resolve().parent, cache_dir)
+        env = _environment(SandboxedEnvironment, template.resolve().parent, cache_dir, say)
         name = template.name
     rows: list[CoverageRow] = coverage(plan, spec)
     try:
         text = env.get_template(name).render(
             plan=safe_diagrams(plan),
             report=report,
-            compliance=compliance_view(report),
+            compliance=compliance_view(report, say),
             coverage=rows,
             review_items=review_items(plan),
         )

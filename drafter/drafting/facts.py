@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from drafter.core.language import DEFAULT
 from drafter.drafting import DraftInputs
+from drafter.drafting.messages import Messages, prose_language
 from drafter.drafting.placement import Grounding, ground
 from drafter.drafting.text import short, slug, words
 from drafter.inputs.constitution import asks_tests_first
@@ -41,6 +43,16 @@ class Sighting:
     tech: Technology
     source: str  # e.g. "FR-012", "C-II.1", "spec line 5"
     version: str | None  # a version the source states next to the name, e.g. "3.11+"
+    quote: str = ""  # the words around the name in the source: the evidence a reader checks
+
+    @property
+    def evidence(self) -> str:
+        return f'{self.source}: "{self.quote}"' if self.quote else self.source
+
+    @property
+    def from_spec(self) -> bool:
+        """Named by the spec itself, not only by the project-wide constitution."""
+        return not self.source.startswith("C-")
 
     @property
     def label(self) -> str:
@@ -68,6 +80,7 @@ class Facts:
     feature_slug: str
     persisted: bool  # the spec describes stored data
     grounding: Grounding | None = None  # the repository the plan is for, when there is one
+    say: Messages = field(default_factory=lambda: Messages(DEFAULT))  # prose, spec's language
 
 
 @cache
@@ -97,11 +110,29 @@ def _scanners() -> tuple[tuple[re.Pattern[str], dict[str, list[Technology]]], ..
     def alternatives(aliases: dict[str, list[Technology]]) -> str:
         return "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True))
 
+    # ASCII word boundaries: in CJK text a name touches the next character ("MCPサーバー").
     return (
-        (re.compile(rf"(?<![\w-])(?:{alternatives(exact)})(?![\w-])"), exact),
-        (re.compile(rf"(?<![\w-])(?:{alternatives(folded)})(?![\w-])", re.IGNORECASE), folded),
+        (re.compile(rf"(?<![A-Za-z0-9_-])(?:{alternatives(exact)})(?![A-Za-z0-9_-])"), exact),
+        (
+            re.compile(
+                rf"(?<![A-Za-z0-9_-])(?:{alternatives(folded)})(?![A-Za-z0-9_-])", re.IGNORECASE
+            ),
+            folded,
+        ),
         (re.compile(rf"(?<=\w)(?:{alternatives(extensions)})\b"), extensions),
     )
+
+
+# A name in one of these contexts is not part of the feature: a comparison ("similar to GitHub
+# inbox", "the same patterns as … (Jira)"), an absence ("WHERE a Rust toolchain is
+# unavailable"), or a rejected option ("instead of Redis").
+_NOT_USED = re.compile(
+    r"\b(?:similar to|same (?:patterns?|way) as|like|such as existing|inspired by|instead of|"
+    r"rather than|unlike|without|lacks?|unavailable|not available|absent|for example|"
+    r"prefer \w+(?: \w+)? over)\b|\be\.g\.",
+    re.IGNORECASE,
+)
+_QUOTE_CHARS = 90
 
 
 def _sightings(inputs: DraftInputs) -> tuple[Sighting, ...]:
@@ -110,17 +141,56 @@ def _sightings(inputs: DraftInputs) -> tuple[Sighting, ...]:
     sources += [(f"spec line {p_line}", text) for p_line, text in _spec_prose(spec)]
     if inputs.constitution is not None:
         sources += [(rule.id, rule.text) for rule in inputs.constitution.rules]
-    first_seen: dict[str, tuple[str, str]] = {}
+    first_seen: dict[str, tuple[str, str, str]] = {}
     for where, text in sources:
-        for pattern, aliases in _scanners():
+        for scanner, (pattern, aliases) in enumerate(_scanners()):
             for match in pattern.finditer(text):
+                extension = scanner == 2  # ".ts" counts in a path; a name in a path does not
+                if _unused(text, match.start()) or (not extension and _in_path(text, match)):
+                    continue
                 for tech in aliases.get(match.group(0)) or aliases[match.group(0).lower()]:
-                    first_seen.setdefault(tech.name, (where, text))
+                    first_seen.setdefault(tech.name, (where, text, _quote(text, match)))
     return tuple(
-        Sighting(tech, first_seen[tech.name][0], _version(tech, first_seen[tech.name][1]))
+        Sighting(tech, where, _version(tech, text), quote)
         for tech in catalogue()
         if tech.name in first_seen
+        for where, text, quote in [first_seen[tech.name]]
     )
+
+
+def _clause(text: str, position: int) -> str:
+    """The clause of `text` around `position`: between the punctuation that bounds it."""
+    start = max(text.rfind(mark, 0, position) for mark in (".", ";", ",", "(", ":"))
+    ends = [i for i in (text.find(mark, position) for mark in (".", ";", ",", ")")) if i != -1]
+    return text[start + 1 : min(ends) if ends else len(text)]
+
+
+def _unused(text: str, position: int) -> bool:
+    """True for a name in a URL, after a comparison in its sentence, or in a clause that says
+    it is absent."""
+    if any(m.start() <= position < m.end() for m in re.finditer(r"https?://\S+", text)):
+        return True
+    sentence_start = max(text.rfind(". ", 0, position), text.rfind(";", 0, position))
+    lead_in = text[sentence_start + 1 : position]
+    return bool(_NOT_USED.search(lead_in) or _NOT_USED.search(_clause(text, position)))
+
+
+def _in_path(text: str, match: re.Match[str]) -> bool:
+    start = text.rfind(" ", 0, match.start()) + 1
+    end = text.find(" ", match.end())
+    return "/" in text[start : end if end != -1 else len(text)]
+
+
+def _quote(text: str, match: re.Match[str]) -> str:
+    """About `_QUOTE_CHARS` characters of `text` around the match, cut at word boundaries."""
+    half = (_QUOTE_CHARS - len(match.group(0))) // 2
+    start, end = max(0, match.start() - half), min(len(text), match.end() + half)
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    quote = " ".join(text[start:end].replace('"', "'").split())
+    return ("…" if start > 0 else "") + quote + ("…" if end < len(text) else "")
 
 
 def _version(tech: Technology, text: str) -> str | None:
@@ -245,6 +315,7 @@ def derive(inputs: DraftInputs) -> Facts:
         persisted=any(_PERSISTENCE.search(r.text) for r in spec.requirements)
         and bool(spec.entities),
         grounding=grounding,
+        say=Messages(prose_language(spec)),
     )
 
 

@@ -14,15 +14,16 @@ from pydantic import BaseModel
 
 from drafter.drafting import Drafted, DraftInputs
 from drafter.drafting.facts import ComponentPlan, Facts, Technology, derive
+from drafter.drafting.messages import N_, Messages
 from drafter.drafting.placement import Grounding
 from drafter.drafting.text import (
     after_modal,
     camel,
     clean,
-    first_sentences,
     mentions,
     named_identifiers,
     short,
+    summary_sentences,
     words,
 )
 from drafter.inputs.repository import SOURCE_EXTENSIONS
@@ -102,10 +103,6 @@ _QUESTION_WORDS = frozenset(
         "there",
         "happen",
     ]
-)
-_REVIEW_PATHS = (
-    "Confirm the proposed file paths against the repository layout "
-    "(offline drafting cannot read the repository)."
 )
 
 
@@ -187,26 +184,47 @@ def _named_test_paths(facts: Facts) -> list[str]:
 
 
 def goal(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) -> p.GoalSection:
+    _ = facts.say
     spec = facts.spec
     buildable = [r for r in spec.requirements if r.kind != "success"]
     criteria = [r for r in spec.requirements if r.kind == "success"]
-    parts = [first_sentences(spec.summary) if spec.summary else f"Implement {spec.title}."]
+    summary = summary_sentences(spec.summary)
+    parts = [_.stop(summary) if summary else _("Implement {title}.", title=spec.title)]
     firsts = [s for s in spec.stories if s.priority == "P1"] or list(spec.stories[:1])
     if firsts:
-        titles = "; ".join(short(s.title, 60) for s in firsts[:3])
-        parts.append(f"First deliverable ({', '.join(s.id for s in firsts[:3])}): {titles}.")
-    proof = f"It implements {len(buildable)} requirements"
+        parts.append(
+            _(
+                "First deliverable ({ids}): {titles}.",
+                ids=", ".join(s.id for s in firsts[:3]),
+                titles="; ".join(_.stop(short(s.title, 60)).rstrip(".。") for s in firsts[:3]),
+            )
+        )
     if criteria:
-        proof += f" and is proven by checks for {len(criteria)} success criteria"
-    parts.append(proof + ", each traced to steps and tests below.")
+        parts.append(
+            _(
+                "It implements {requirements} requirements and is proven by checks for "
+                "{criteria} success criteria, each traced to steps and tests below.",
+                requirements=len(buildable),
+                criteria=len(criteria),
+            )
+        )
+    else:
+        parts.append(
+            _(
+                "It implements {requirements} requirements, each traced to steps and tests below.",
+                requirements=len(buildable),
+            )
+        )
     return p.GoalSection(
         feature_name=short(spec.title, 80),
-        summary=f"Technical implementation plan for {short(spec.title, 80)}",
-        goal=" ".join(parts),
+        summary=_("Technical implementation plan for {title}", title=short(spec.title, 80)),
+        goal=(" " if _.language not in ("zh", "ja") else "").join(parts),
         reviews=[
             p.ReviewItem(
-                text="State what exists in the repository today and what this change replaces "
-                "(offline drafting cannot read the repository)."
+                text=_(
+                    "State what exists in the repository today and what this change replaces "
+                    "(offline drafting cannot read the repository)."
+                )
             )
         ],
     )
@@ -218,6 +236,7 @@ def goal(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) -
 def architecture(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.ArchitectureSection:
+    _ = facts.say
     nodes: list[p.DiagramNode] = []
     edges: list[p.DiagramEdge] = []
     for index, actor in enumerate(facts.actors, 1):
@@ -225,19 +244,23 @@ def architecture(
     for index, component in enumerate(facts.components, 1):
         nodes.append(p.DiagramNode(id=f"comp{index}", label=component.name, kind="component"))
         edges.append(p.DiagramEdge(source="actor1", target=f"comp{index}", label=None))
-    externals = [s for s in facts.sightings if s.tech.kind in ("service", "datastore")]
-    for index, sighting in enumerate(externals, 1):
-        kind = "datastore" if sighting.tech.kind == "datastore" else "external"
-        node_id = f"ext{index}"
-        nodes.append(p.DiagramNode(id=node_id, label=sighting.tech.name, kind=kind))
+    # An external system is drawn only where a component's own requirements use it: a name
+    # the spec mentions in passing (or only the constitution names) is no part of the design.
+    externals = []
+    for sighting in facts.sightings:
+        if sighting.tech.kind not in ("service", "datastore") or not sighting.from_spec:
+            continue
         users = [
             f"comp{i}"
             for i, component in enumerate(facts.components, 1)
-            if any(
-                any(mentions(r.text, a) for a in sighting.tech.aliases)
-                for r in component.requirements
-            )
-        ] or ["comp1"]
+            if any(_names(r.text, sighting.tech) for r in component.requirements)
+        ]
+        if not users:
+            continue
+        externals.append(sighting)
+        node_id = f"ext{len(externals)}"
+        kind: p.NodeKind = "datastore" if sighting.tech.kind == "datastore" else "external"
+        nodes.append(p.DiagramNode(id=node_id, label=sighting.tech.name, kind=kind))
         edges.extend(p.DiagramEdge(source=user, target=node_id, label=None) for user in users)
     if facts.persisted and not any(s.tech.kind == "datastore" for s in externals):
         nodes.append(p.DiagramNode(id="store", label="Data Store", kind="datastore"))
@@ -247,7 +270,7 @@ def architecture(
         p.StackRow(
             component=_stack_role(s.tech),
             technology=s.label,
-            justification=f"named in {s.source}",
+            justification=_("named in {evidence}", evidence=s.evidence),
         )
         for s in facts.sightings
     ]
@@ -260,21 +283,25 @@ def architecture(
             and row.component != "Implementation language"
         ]  # fmt: skip
         if not declared:
-            reviews.append(p.ReviewItem(text="Confirm the stack: no manifest was read."))
+            reviews.append(p.ReviewItem(text=_("Confirm the stack: no manifest was read.")))
     elif facts.language is None:
         stack.insert(
             0,
             p.StackRow(
                 component="Implementation language",
-                technology="Python (assumed)",
-                justification="the spec and constitution name no language; confirm",
+                technology=_("Python (assumed)"),
+                justification=_("the spec and constitution name no language; confirm"),
             ),
         )
-        reviews.append(p.ReviewItem(text="Confirm the implementation language and stack."))
+        reviews.append(p.ReviewItem(text=_("Confirm the implementation language and stack.")))
     patterns = _patterns(facts)
     return p.ArchitectureSection(
         nodes=nodes, edges=edges, stack=stack, patterns=patterns, reviews=reviews
     )
+
+
+def _names(text: str, tech: Technology) -> bool:
+    return any(mentions(text, alias) for alias in tech.aliases if not alias.startswith("."))
 
 
 def _stack_role(tech: Technology) -> str:
@@ -290,16 +317,16 @@ def _stack_role(tech: Technology) -> str:
 
 
 _PATTERN_CUES: tuple[tuple[str, str, str], ...] = (
-    ("adapter", "Adapter", "wrap each external system behind one interface"),
-    ("idempot", "Idempotent operations", "repeat-safe steps so retries cannot duplicate work"),
-    ("retry", "Retry with backoff", "recover from transient failures the spec names"),
-    ("chain", "Pipeline / chain of tasks", "discrete stages that run in order"),
-    ("queue", "Work queue", "decouple producers from workers"),
-    ("cache", "Cache-aside", "serve repeated reads without recomputation"),
-    ("plugin", "Plugin registry", "extend behaviour without changing the core"),
-    ("mode", "Mode / strategy", "behaviour selected per file type or configuration"),
-    ("event", "Event-driven updates", "react to state changes as they happen"),
-    ("polling", "Bounded polling", "wait for a remote state with a limit"),
+    ("adapter", "Adapter", N_("wrap each external system behind one interface")),
+    ("idempot", "Idempotent operations", N_("repeat-safe steps so retries cannot duplicate work")),
+    ("retry", "Retry with backoff", N_("recover from transient failures the spec names")),
+    ("chain", "Pipeline / chain of tasks", N_("discrete stages that run in order")),
+    ("queue", "Work queue", N_("decouple producers from workers")),
+    ("cache", "Cache-aside", N_("serve repeated reads without recomputation")),
+    ("plugin", "Plugin registry", N_("extend behaviour without changing the core")),
+    ("mode", "Mode / strategy", N_("behaviour selected per file type or configuration")),
+    ("event", "Event-driven updates", N_("react to state changes as they happen")),
+    ("polling", "Bounded polling", N_("wait for a remote state with a limit")),
 )
 
 
@@ -308,7 +335,8 @@ def _patterns(facts: Facts) -> list[p.DesignPattern]:
     for cue, name, why in _PATTERN_CUES:
         cited = [r.id for r in facts.spec.requirements if cue in r.text.lower()]
         if cited:
-            patterns.append(p.DesignPattern(name=name, usage=f"{why} ({', '.join(cited[:4])})"))
+            usage = f"{facts.say(why)} ({', '.join(cited[:4])})"
+            patterns.append(p.DesignPattern(name=name, usage=usage))
     return patterns
 
 
@@ -318,6 +346,7 @@ def _patterns(facts: Facts) -> list[p.DesignPattern]:
 def components(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.ComponentsSection:
+    _ = facts.say
     if facts.grounding is not None:
         return _grounded_components(facts, facts.grounding)
     named = _named_source_paths(facts)
@@ -338,7 +367,7 @@ def components(
             new_files.append(
                 p.NewFile(
                     path=_source_path(facts, component),
-                    purpose=_file_purpose(component, elsewhere),
+                    purpose=_file_purpose(component, elsewhere, _),
                     symbols=_symbols(elsewhere),
                     requirement_ids=[r.id for r in elsewhere],
                     proposed=True,
@@ -347,7 +376,7 @@ def components(
         result.append(
             p.Component(
                 name=component.name,
-                purpose=_component_purpose(component),
+                purpose=_component_purpose(component, _),
                 new_files=new_files,
                 modified_files=modified,
             )
@@ -359,7 +388,7 @@ def components(
                 path=path,
                 changes=[
                     p.FileChange(
-                        description="apply the changes the spec describes for this file",
+                        description=_("apply the changes the spec describes for this file"),
                         requirement_ids=[],
                     )
                 ],
@@ -370,7 +399,14 @@ def components(
     if facts.spec.entities:
         result.append(_data_model_component(facts))
     reviews = (
-        [p.ReviewItem(text=_REVIEW_PATHS)]
+        [
+            p.ReviewItem(
+                text=_(
+                    "Confirm the proposed file paths against the repository layout "
+                    "(offline drafting cannot read the repository)."
+                )
+            )
+        ]
         if any(f.proposed for c in result for f in c.new_files)
         else []
     )
@@ -400,7 +436,7 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
             new_files.append(
                 p.NewFile(
                     path=path,
-                    purpose=_file_purpose(component, uncovered),
+                    purpose=_file_purpose(component, uncovered, facts.say),
                     symbols=_symbols(uncovered),
                     requirement_ids=[r.id for r in uncovered],
                     proposed=True,
@@ -409,7 +445,7 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
         result.append(
             p.Component(
                 name=component.name,
-                purpose=_component_purpose(component),
+                purpose=_component_purpose(component, facts.say),
                 new_files=new_files,
                 modified_files=modified,
             )
@@ -422,9 +458,12 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
         result.append(data)
     reviews = [
         p.ReviewItem(
-            text="Confirm the files to modify (ranked from the spec's words against "
-            f"{grounding.repository.root.name}/; the evidence is beside each change) and the "
-            "names of the new files (placed beside the code they join)."
+            text=facts.say(
+                "Confirm the files to modify (ranked from the spec's words against {root}/; "
+                "the evidence is beside each change) and the names of the new files (placed "
+                "beside the code they join).",
+                root=grounding.repository.root.name,
+            )
         )
     ]
     return p.ComponentsSection(components=result, reviews=reviews + _unnamed_review(facts, result))
@@ -468,10 +507,10 @@ def _split_camel(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.split(".")[0]).replace("_", " ")
 
 
-def _component_purpose(component: ComponentPlan) -> str:
+def _component_purpose(component: ComponentPlan, say: Messages) -> str:
     if component.story is not None:
         return short(component.story.text, 200) or component.name
-    return f"Implements {', '.join(r.id for r in component.requirements[:6])}" + (
+    return say("Implements {ids}", ids=", ".join(r.id for r in component.requirements[:6])) + (
         "…" if len(component.requirements) > 6 else ""
     )
 
@@ -479,14 +518,16 @@ def _component_purpose(component: ComponentPlan) -> str:
 _PURPOSE_ITEMS = 6
 
 
-def _file_purpose(component: ComponentPlan, requirements: Sequence[Requirement]) -> str:
+def _file_purpose(
+    component: ComponentPlan, requirements: Sequence[Requirement], say: Messages
+) -> str:
     """What a new file does, in the requirements' own words (negations kept), since offline
     drafting names no functions the spec does not name."""
     if not requirements:
-        return _component_purpose(component)
+        return _component_purpose(component, say)
     actions = [short(after_modal(r.text), 100) for r in requirements[:_PURPOSE_ITEMS]]
     more = len(requirements) - _PURPOSE_ITEMS
-    tail = f"; and {more} more (see Implementation Steps)" if more > 0 else ""
+    tail = say("; and {count} more (see Implementation Steps)", count=more) if more > 0 else ""
     text = "; ".join(a.rstrip(".。") for a in actions) + tail
     return text[:1].upper() + text[1:]
 
@@ -533,16 +574,19 @@ def _unnamed_review(facts: Facts, result: list[p.Component]) -> list[p.ReviewIte
         return []
     return [
         p.ReviewItem(
-            text="Name the functions and types for "
-            + _id_list(unnamed)
-            + ": the spec names none, and offline drafting invents no identifiers."
+            text=facts.say(
+                "Name the functions and types for {ids}: the spec names none, and offline "
+                "drafting invents no identifiers.",
+                ids=_id_list(unnamed, facts.say),
+            )
         )
     ]
 
 
-def _id_list(ids: Sequence[str], limit: int = 8) -> str:
+def _id_list(ids: Sequence[str], say: Messages, limit: int = 8) -> str:
     shown = ", ".join(ids[:limit])
-    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+    more = len(ids) - limit
+    return shown + (say(" and {count} more", count=more) if more > 0 else "")
 
 
 def _data_model_component(facts: Facts) -> p.Component:
@@ -563,11 +607,11 @@ def _data_model_component(facts: Facts) -> p.Component:
     feature = facts.feature_slug.replace("_", "-") if _kebab(facts) else facts.feature_slug
     return p.Component(
         name="Data model",
-        purpose="Types for the key entities the spec names",
+        purpose=facts.say("Types for the key entities the spec names"),
         new_files=[
             p.NewFile(
                 path=f"{source_dir}/{feature}/{stem}{_ext(facts)}",
-                purpose="Key entities as types",
+                purpose=facts.say("Key entities as types"),
                 symbols=symbols,
                 requirement_ids=related,
                 proposed=True,
@@ -589,11 +633,12 @@ def _type_name(name: str) -> str:
 def database(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.DatabaseSection:
+    _ = facts.say
     if not facts.persisted:
         reason = (
-            "the spec describes no stored data, so there is no schema change"
+            _("the spec describes no stored data, so there is no schema change")
             if not facts.spec.entities
-            else "the spec's entities are not described as stored in a database"
+            else _("the spec's entities are not described as stored in a database")
         )
         return p.DatabaseSection(database=None, not_applicable_reason=reason, reviews=[])
     tables = []
@@ -631,8 +676,10 @@ def database(
         not_applicable_reason=None,
         reviews=[
             p.ReviewItem(
-                text="Confirm column types, indexes and the migration tool: offline drafting "
-                "derives columns from the entity descriptions and types them TEXT."
+                text=_(
+                    "Confirm column types, indexes and the migration tool: offline drafting "
+                    "derives columns from the entity descriptions and types them TEXT."
+                )
             )
         ],
     )
@@ -651,6 +698,7 @@ def _attributes(description: str) -> list[str]:
 
 
 def api(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) -> p.ApiSection:
+    _ = facts.say
     endpoints: dict[tuple[str, str], list[str]] = {}
     unrouted: dict[str, list[str]] = {}  # endpoints the spec names without a method and route
     sources = [(r.id, r.text) for r in facts.spec.requirements]
@@ -668,8 +716,10 @@ def api(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) ->
     if not endpoints and not unrouted:
         return p.ApiSection(
             endpoints=[],
-            not_applicable_reason="the spec names no HTTP endpoint; the feature is reached "
-            "through the components above",
+            not_applicable_reason=_(
+                "the spec names no HTTP endpoint; the feature is reached through the "
+                "components above"
+            ),
             reviews=[],
         )
     result = [
@@ -678,7 +728,7 @@ def api(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) ->
             path=path,
             controller=None,  # never made up from the route: the spec names no handler
             service=None,
-            validation="validate the request body and parameters against the spec's rules",
+            validation=_("validate the request body and parameters against the spec's rules"),
             requirement_ids=_ids(ids),
         )
         for (method, path), ids in sorted(endpoints.items(), key=lambda item: item[0][1])
@@ -686,21 +736,23 @@ def api(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) ->
     result += [
         p.Endpoint(
             method="HTTP",
-            path=f"{name} (route to choose)",
+            path=_("{name} (route to choose)", name=name),
             controller=None,
             service=None,
-            validation="validate the request body and parameters against the spec's rules",
+            validation=_("validate the request body and parameters against the spec's rules"),
             requirement_ids=_ids(ids),
         )
         for name, ids in unrouted.items()
     ]
-    reviews = [p.ReviewItem(text="Name the handler and service functions behind each endpoint.")]
+    reviews = [p.ReviewItem(text=_("Name the handler and service functions behind each endpoint."))]
     if unrouted:
         reviews.append(
             p.ReviewItem(
-                text="Choose the method and route for "
-                + "; ".join(f"the {name}" for name in unrouted)
-                + " (the spec names the endpoint but not its route)."
+                text=_(
+                    "Choose the method and route for: {names} (the spec names the endpoint but "
+                    "not its route).",
+                    names="; ".join(unrouted),
+                )
             )
         )
     return p.ApiSection(endpoints=result, not_applicable_reason=None, reviews=reviews)
@@ -709,6 +761,7 @@ def api(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) ->
 def testing(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.TestingSection:
+    _ = facts.say
     spec = facts.spec
     unit_cases: dict[str, list[p.TestCase]] = {}
     e2e: list[p.TestCase] = []
@@ -716,7 +769,9 @@ def testing(
         stem = _file_stem(component, facts.language)
         cases = unit_cases.setdefault(stem, [])
         for requirement in component.requirements:
-            case = p.TestCase(description=_case_text(requirement), requirement_ids=[requirement.id])
+            case = p.TestCase(
+                description=_case_text(requirement, _), requirement_ids=[requirement.id]
+            )
             if _UI_WORDS.search(requirement.text):
                 e2e.append(case)
             else:
@@ -724,32 +779,43 @@ def testing(
             if requirement.delta == "modified":  # what the change keeps must keep working
                 cases.append(
                     p.TestCase(
-                        description=f"Regression: the behaviour of {requirement.id} that this "
-                        "change keeps still holds",
+                        description=_(
+                            "Regression: the behaviour of {id} that this change keeps still holds",
+                            id=requirement.id,
+                        ),
                         requirement_ids=[requirement.id],
                     )
                 )
     integration = [
         p.TestCase(
-            description=_scenario_text(s.given, s.when, s.then, s.text), requirement_ids=[s.id]
+            description=_scenario_text(s.given, s.when, s.then, s.text, _), requirement_ids=[s.id]
         )
         for s in spec.scenarios
     ]
     integration += [
-        p.TestCase(description=f"Edge case: {short(e.text, 140)}", requirement_ids=[e.id])
+        p.TestCase(
+            description=_("Edge case: {text}", text=short(e.text, 140)), requirement_ids=[e.id]
+        )
         for e in spec.edge_cases
     ]
     endpoints = upstream.get("api")
     if isinstance(endpoints, p.ApiSection):
         integration += [
             p.TestCase(
-                description=f"{e.method} {e.path} answers as specified and rejects bad input",
+                description=_(
+                    "{method} {path} answers as specified and rejects bad input",
+                    method=e.method,
+                    path=e.path,
+                ),
                 requirement_ids=e.requirement_ids,
             )
             for e in endpoints.endpoints
         ]
     e2e += [
-        p.TestCase(description=f"Check {r.id}: {short(r.text, 140)}", requirement_ids=[r.id])
+        p.TestCase(
+            description=_("Check {id}: {text}", id=r.id, text=short(r.text, 140)),
+            requirement_ids=[r.id],
+        )
         for r in spec.requirements
         if r.kind == "success"
     ]
@@ -780,7 +846,7 @@ def testing(
     elif not any(s.tech.kind == "test" for s in facts.sightings):
         reviews.append(
             p.ReviewItem(
-                text="Confirm the test framework: neither spec nor constitution names one."
+                text=_("Confirm the test framework: neither spec nor constitution names one.")
             )
         )
     return p.TestingSection(suites=suites, reviews=reviews)
@@ -847,22 +913,29 @@ def _is_source(path: str) -> bool:
     return path.rsplit(".", 1)[-1] in {e.lstrip(".") for e in SOURCE_EXTENSIONS}
 
 
-def _case_text(requirement: Requirement) -> str:
+def _case_text(requirement: Requirement, say: Messages) -> str:
+    text = short(requirement.text, 150)
     if requirement.delta == "removed":
-        return f"The removed behaviour is gone: {short(requirement.text, 150)}"
+        return say("The removed behaviour is gone: {text}", text=text)
     if requirement.ears == "if":
-        return f"Rejects / recovers as specified: {short(requirement.text, 150)}"
-    return f"Verify: {short(requirement.text, 150)}"
+        return say("Rejects / recovers as specified: {text}", text=text)
+    return say("Verify: {text}", text=text)
 
 
-def _scenario_text(given: str | None, when: str | None, then: str | None, text: str) -> str:
+def _scenario_text(
+    given: str | None, when: str | None, then: str | None, text: str, say: Messages
+) -> str:
     if given or when or then:
         parts = [
-            f"{label} {short(value, 70)}"
-            for label, value in (("Given", given), ("when", when), ("then", then))
+            say(label, text=short(value, 70))
+            for label, value in (
+                (N_("Given {text}"), given),
+                (N_("when {text}"), when),
+                (N_("then {text}"), then),
+            )
             if value
         ]
-        return ", ".join(parts)
+        return ("、" if say.language in ("zh", "ja") else ", ").join(parts)
     return short(text, 160)
 
 
@@ -870,36 +943,39 @@ def _scenario_text(given: str | None, when: str | None, then: str | None, text: 
 
 # OpenSpec deltas: what a step does to the requirement's behaviour.
 _DELTA_VERBS = {
-    "added": "Implement",
-    "modified": "Change",
-    "removed": "Remove",
-    "renamed": "Rename",
+    "added": N_("Implement: {text}"),
+    "modified": N_("Change: {text}"),
+    "removed": N_("Remove: {text}"),
+    "renamed": N_("Rename: {text}"),
 }
 _DAYS_PER_REQUIREMENT = 0.5
 _DAYS_PER_TEST_STEP = 0.25
 
 
 def steps(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) -> p.StepsSection:
+    _ = facts.say
     spec = facts.spec
     phases: list[p.Phase] = []
+    tests: list[p.Step] = []  # steps that write or run tests: sized as such
     setup = [
         p.Step(
-            description="Create the module layout listed under Proposed Changes", requirement_ids=[]
+            description=_("Create the module layout listed under Proposed Changes"),
+            requirement_ids=[],
         )
     ]
     db = upstream.get("database")
     if isinstance(db, p.DatabaseSection) and db.database is not None:
         setup.append(
             p.Step(
-                description="Write the schema migrations (up and down) and run them locally",
+                description=_("Write the schema migrations (up and down) and run them locally"),
                 requirement_ids=_ids(*(t.requirement_ids for t in db.database.tables)),
             )
         )
     if spec.entities:
         setup.append(
-            p.Step(description="Define the key entity types (Data model)", requirement_ids=[])
+            p.Step(description=_("Define the key entity types (Data model)"), requirement_ids=[])
         )
-    phases.append(_phase("Setup & Foundation", setup, extra_days=0.5))
+    phases.append(_phase("Setup & Foundation", setup, _, extra_days=0.5))
 
     for label, group in _priority_groups(facts):
         phase_steps: list[p.Step] = []
@@ -908,15 +984,19 @@ def steps(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) 
                 continue
             story_tests = _story_test_ids(facts, component)
             test_step = p.Step(
-                description=f"Write the tests for {component.name}"
-                + (" first, and see them fail" if facts.test_first else ""),
+                description=(
+                    _("Write the tests for {name} first, and see them fail", name=component.name)
+                    if facts.test_first
+                    else _("Write the tests for {name}", name=component.name)
+                ),
                 requirement_ids=_ids([r.id for r in component.requirements], story_tests),
             )
+            tests.append(test_step)
             if facts.test_first:
                 phase_steps.append(test_step)
             phase_steps += [
                 p.Step(
-                    description=f"{_DELTA_VERBS[r.delta or 'added']}: {short(r.text, 120)}",
+                    description=_(_DELTA_VERBS[r.delta or "added"], text=short(r.text, 120)),
                     requirement_ids=[r.id],
                 )
                 for r in component.requirements
@@ -924,40 +1004,46 @@ def steps(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) 
             if not facts.test_first:
                 phase_steps.append(test_step)
         if phase_steps:
-            phases.append(_phase(label, phase_steps))
+            phases.append(_phase(label, phase_steps, _, tests))
 
     testing_section = upstream.get("testing")
     verification = [
         p.Step(
-            description=f"Handle and test edge case {e.id}: {short(e.text, 90)}",
+            description=_(
+                "Handle and test edge case {id}: {text}", id=e.id, text=short(e.text, 90)
+            ),
             requirement_ids=[e.id],
         )
         for e in spec.edge_cases
     ]
     verification += [
-        p.Step(description=f"Measure {r.id}: {short(r.text, 110)}", requirement_ids=[r.id])
+        p.Step(
+            description=_("Measure {id}: {text}", id=r.id, text=short(r.text, 110)),
+            requirement_ids=[r.id],
+        )
         for r in spec.requirements
         if r.kind == "success"
     ]
     if isinstance(testing_section, p.TestingSection) and testing_section.suites:
         verification.append(
             p.Step(
-                description="Run every suite listed under Testing and fix failures",
+                description=_("Run every suite listed under Testing and fix failures"),
                 requirement_ids=[],
             )
         )
     if verification:
-        phases.append(_phase("Testing & Verification", verification))
+        phases.append(_phase("Testing & Verification", verification, _, verification))
     phases.append(
         _phase(
             "Documentation & Release",
             [
-                p.Step(description="Document the feature for its users", requirement_ids=[]),
+                p.Step(description=_("Document the feature for its users"), requirement_ids=[]),
                 p.Step(
-                    description="Release following the Rollback Plan's safeguards",
+                    description=_("Release following the Rollback Plan's safeguards"),
                     requirement_ids=[],
                 ),
             ],
+            _,
             extra_days=0,
         )
     )
@@ -965,9 +1051,12 @@ def steps(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) 
         phases=phases,
         reviews=[
             p.ReviewItem(
-                text="Replace the size-heuristic estimates with the team's own "
-                f"({_DAYS_PER_REQUIREMENT} day per requirement, {_DAYS_PER_TEST_STEP} day per "
-                "test or check step)."
+                text=_(
+                    "Replace the size-heuristic estimates with the team's own ({requirement} day "
+                    "per requirement, {test} day per test or check step).",
+                    requirement=_DAYS_PER_REQUIREMENT,
+                    test=_DAYS_PER_TEST_STEP,
+                )
             )
         ],
     )
@@ -996,10 +1085,16 @@ def _priority_groups(facts: Facts) -> list[tuple[str, list[ComponentPlan]]]:
     return labelled
 
 
-def _phase(name: str, phase_steps: list[p.Step], extra_days: float = 0.0) -> p.Phase:
+def _phase(
+    name: str,
+    phase_steps: list[p.Step],
+    say: Messages,
+    tests: Sequence[p.Step] = (),
+    extra_days: float = 0.0,
+) -> p.Phase:
     days = extra_days
     for step in phase_steps:
-        is_test = step.description.startswith(("Write the tests", "Handle and test", "Measure"))
+        is_test = any(step is test for test in tests)
         days += (
             _DAYS_PER_TEST_STEP
             if is_test
@@ -1008,9 +1103,13 @@ def _phase(name: str, phase_steps: list[p.Step], extra_days: float = 0.0) -> p.P
             else 0.25
         )
     days = max(0.5, round(days * 2) / 2)
+    # "N day(s)" stays English: the footer sums the phases' durations from it.
     unit = "day" if days == 1 else "days"
+    heuristic = say("size heuristic; review")
     return p.Phase(
-        name=name, steps=phase_steps, estimate=f"{days:g} {unit} (size heuristic; review)"
+        name=name,
+        steps=phase_steps,
+        estimate=f"{days:g} {unit} ({heuristic})",
     )
 
 
@@ -1020,8 +1119,13 @@ def _phase(name: str, phase_steps: list[p.Step], extra_days: float = 0.0) -> p.P
 def dependencies(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.DependenciesSection:
+    _ = facts.say
     external = [
-        p.ExternalDependency(name=s.tech.name, version=None, justification=f"named in {s.source}")
+        p.ExternalDependency(
+            name=s.tech.name,
+            version=None,
+            justification=_("named in {evidence}", evidence=s.evidence),
+        )
         for s in facts.sightings
         if s.tech.kind in ("library", "framework", "test")
     ]
@@ -1037,7 +1141,7 @@ def dependencies(
             )
     reviews = []
     if external:
-        reviews.append(p.ReviewItem(text="Pin versions for the external dependencies."))
+        reviews.append(p.ReviewItem(text=_("Pin versions for the external dependencies.")))
     return p.DependenciesSection(
         external=external,
         internal=internal,
@@ -1049,6 +1153,7 @@ def dependencies(
 def data_flow(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.DataFlowSection:
+    _ = facts.say
     spec = facts.spec
     first = facts.components[0]
     participants = [
@@ -1079,7 +1184,17 @@ def data_flow(
                     reply=False,
                 )
             )
-    store = next((s for s in facts.sightings if s.tech.kind in ("datastore", "service")), None)
+    # The external system this flow talks to, if its own requirements or scenarios name one.
+    flow_text = [r.text for r in first.requirements] + [s.text for s in scenarios[:3]]
+    store = next(
+        (
+            s
+            for s in facts.sightings
+            if s.tech.kind in ("datastore", "service")
+            and any(_names(text, s.tech) for text in flow_text)
+        ),
+        None,
+    )
     if store is not None and messages:
         participants.append(p.Participant(id="ext1", label=store.tech.name))
         messages.insert(
@@ -1095,6 +1210,7 @@ def data_flow(
 def error_handling(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.ErrorHandlingSection:
+    _ = facts.say
     rows: list[p.ErrorType] = []
     codes: set[str] = set()
 
@@ -1115,7 +1231,7 @@ def error_handling(
             requirement.kind != "success" and _FAILURE_WORDS.search(requirement.text)
         ):
             fallback = re.sub(r"\W", "_", requirement.id).upper()
-            handling = _then_part(requirement.text) or "Handle as the requirement states"
+            handling = _then_part(requirement.text) or _("Handle as the requirement states")
             add(
                 after_modal(requirement.text),
                 fallback,
@@ -1126,13 +1242,15 @@ def error_handling(
     for edge in facts.spec.edge_cases:
         answer = re.search(r"\(([^)]{3,})\)\s*$", edge.text)
         question = re.sub(r"\s*\([^)]*\)\s*$", "", edge.text)
-        handling = answer.group(1) if answer else "Decide the behaviour (the spec leaves it open)"
+        handling = (
+            answer.group(1) if answer else _("Decide the behaviour (the spec leaves it open)")
+        )
         add(question, edge.id, short(question, 120), short(handling, 120), [edge.id])
     logging = [
-        p.LogLevel(level="Debug", events="inputs and decisions of each step, without secrets"),
-        p.LogLevel(level="Info", events="each completed user-visible operation"),
-        p.LogLevel(level="Warn", events="recoverable errors from the table above"),
-        p.LogLevel(level="Error", events="unrecoverable errors, with context to reproduce"),
+        p.LogLevel(level="Debug", events=_("inputs and decisions of each step, without secrets")),
+        p.LogLevel(level="Info", events=_("each completed user-visible operation")),
+        p.LogLevel(level="Warn", events=_("recoverable errors from the table above")),
+        p.LogLevel(level="Error", events=_("unrecoverable errors, with context to reproduce")),
     ]
     return p.ErrorHandlingSection(errors=rows, logging=logging, reviews=[])
 
@@ -1145,15 +1263,19 @@ def _then_part(text: str) -> str | None:
 def security(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.SecuritySection:
+    _ = facts.say
     items = [
-        p.SecurityItem(text=f"Implement and test: {short(r.text, 140)}", requirement_ids=[r.id])
+        p.SecurityItem(
+            text=_("Implement and test: {text}", text=short(r.text, 140)), requirement_ids=[r.id]
+        )
         for r in facts.spec.requirements
         if r.kind != "success" and any(mentions(r.text, term) for term in _SECURITY_TERMS)
     ]
     if inputs.constitution is not None:
         items += [
             p.SecurityItem(
-                text=f"Comply with {rule.id}: {short(rule.text, 140)}", requirement_ids=[]
+                text=_("Comply with {id}: {text}", id=rule.id, text=short(rule.text, 140)),
+                requirement_ids=[],
             )
             for rule in inputs.constitution.rules
             if rule.category == "security"
@@ -1162,13 +1284,13 @@ def security(
     if isinstance(api_section, p.ApiSection) and api_section.endpoints:
         items.append(
             p.SecurityItem(
-                text="Validate input on every endpoint listed under API Layer",
+                text=_("Validate input on every endpoint listed under API Layer"),
                 requirement_ids=_ids(*(e.requirement_ids for e in api_section.endpoints)),
             )
         )
     items.append(
         p.SecurityItem(
-            text="Keep credentials out of code, logs, error messages and this plan",
+            text=_("Keep credentials out of code, logs, error messages and this plan"),
             requirement_ids=[],
         )
     )
@@ -1178,6 +1300,7 @@ def security(
 def performance(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.PerformanceSection:
+    _ = facts.say
     targets = []
     for requirement in facts.spec.requirements:
         if requirement.kind not in ("success", "non_functional"):
@@ -1191,18 +1314,18 @@ def performance(
             targets.append(
                 p.PerformanceTarget(
                     metric=short(requirement.text if leads else before, 100),
-                    target="as stated" if leads else clean(match.group(0)),
+                    target=_("as stated") if leads else clean(match.group(0)),
                     requirement_ids=[requirement.id],
                 )
             )
     techniques = []
     for cue, technique in (
-        ("incremental", "Incremental processing where the spec allows it"),
-        ("cache", "Cache repeated reads"),
-        ("pagination", "Paginate large result sets"),
-        ("index", "Index the fields the feature queries"),
-        ("concurren", "Bound concurrency explicitly"),
-        ("large", "Measure with the largest input the spec mentions"),
+        ("incremental", _("Incremental processing where the spec allows it")),
+        ("cache", _("Cache repeated reads")),
+        ("pagination", _("Paginate large result sets")),
+        ("index", _("Index the fields the feature queries")),
+        ("concurren", _("Bound concurrency explicitly")),
+        ("large", _("Measure with the largest input the spec mentions")),
     ):
         cited = [r.id for r in facts.spec.requirements if cue in r.text.lower()] + [
             e.id for e in facts.spec.edge_cases if cue in e.text.lower()
@@ -1215,6 +1338,7 @@ def performance(
 def rollback(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.RollbackSection:
+    _ = facts.say
     result: list[p.RollbackStep] = []
     flags = [
         r
@@ -1224,9 +1348,11 @@ def rollback(
     if flags:
         result.append(
             p.RollbackStep(
-                title="Disable the feature by configuration",
-                detail=f"Turn it off as {', '.join(r.id for r in flags[:3])} allows; "
-                "no deploy needed",
+                title=_("Disable the feature by configuration"),
+                detail=_(
+                    "Turn it off as {ids} allows; no deploy needed",
+                    ids=", ".join(r.id for r in flags[:3]),
+                ),
                 command=None,
             )
         )
@@ -1234,30 +1360,30 @@ def rollback(
     if isinstance(db, p.DatabaseSection) and db.database is not None:
         result.append(
             p.RollbackStep(
-                title="Revert database migrations",
-                detail="Apply the down migrations under Database Schema, newest first",
+                title=_("Revert database migrations"),
+                detail=_("Apply the down migrations under Database Schema, newest first"),
                 command=None,
             )
         )
     else:
         result.append(
             p.RollbackStep(
-                title="No data to migrate back",
-                detail="The plan changes no schema, so reverting the code is enough",
+                title=_("No data to migrate back"),
+                detail=_("The plan changes no schema, so reverting the code is enough"),
                 command=None,
             )
         )
     result.append(
         p.RollbackStep(
-            title="Revert code",
-            detail="Revert the merge commit of this feature and redeploy",
+            title=_("Revert code"),
+            detail=_("Revert the merge commit of this feature and redeploy"),
             command='git revert -m 1 "$FEATURE_MERGE_COMMIT"',
         )
     )
     result.append(
         p.RollbackStep(
-            title="Notify stakeholders",
-            detail="Tell the spec's owners what was rolled back and why",
+            title=_("Notify stakeholders"),
+            detail=_("Tell the spec's owners what was rolled back and why"),
             command=None,
         )
     )
@@ -1270,6 +1396,7 @@ def rollback(
 def verification(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.VerificationSection:
+    _ = facts.say
     spec = facts.spec
     command = facts.language.test_command if facts.language else "python -m pytest"
     commands = [p.VerificationCommand(comment="Run all tests", command=command)]
@@ -1288,15 +1415,21 @@ def verification(
                 )
             )
     criteria = [
-        p.Check(text="All tests listed under Testing pass", requirement_ids=[]),
+        p.Check(text=_("All tests listed under Testing pass"), requirement_ids=[]),
         p.Check(
-            text="Every requirement has at least one passing test (Requirement Coverage below)",
+            text=_("Every requirement has at least one passing test (Requirement Coverage below)"),
             requirement_ids=[],
         ),
     ]
     criteria += [
         p.Check(
-            text=f"{r.id} holds: {short(r.text, 140)} — {_check_kind(r)}", requirement_ids=[r.id]
+            text=_(
+                "{id} holds: {text} — {kind}",
+                id=r.id,
+                text=short(r.text, 140),
+                kind=_check_kind(r, _),
+            ),
+            requirement_ids=[r.id],
         )
         for r in spec.requirements
         if r.kind == "success"
@@ -1309,7 +1442,8 @@ def verification(
                 title="Functional Testing",
                 checks=[
                     p.Check(
-                        text=f"Walk through {s.id}: {short(s.title, 80)}", requirement_ids=[s.id]
+                        text=_("Walk through {id}: {title}", id=s.id, title=short(s.title, 80)),
+                        requirement_ids=[s.id],
                     )
                     for s in firsts
                 ],
@@ -1334,7 +1468,7 @@ def verification(
                     title="Security Testing",
                     checks=[
                         p.Check(
-                            text=f"Try to break: {short(i.text, 100)}",
+                            text=_("Try to break: {text}", text=short(i.text, 100)),
                             requirement_ids=i.requirement_ids,
                         )
                         for i in secured
@@ -1342,10 +1476,10 @@ def verification(
                 )
             )
     deployment = [
-        "Run the full test suite on the main branch",
-        "Release through the project's usual process",
-        "Watch the logs for the errors listed under Error Handling",
-        "Confirm the success criteria above with the spec's owners",
+        _("Run the full test suite on the main branch"),
+        _("Release through the project's usual process"),
+        _("Watch the logs for the errors listed under Error Handling"),
+        _("Confirm the success criteria above with the spec's owners"),
     ]
     return p.VerificationSection(
         commands=commands,
@@ -1354,25 +1488,26 @@ def verification(
         deployment=deployment,
         reviews=[]
         if own or (facts.language and facts.grounding is None)
-        else [p.ReviewItem(text="Confirm the test command for the project's language.")],
+        else [p.ReviewItem(text=_("Confirm the test command for the project's language."))],
     )
 
 
-def _check_kind(requirement: Requirement) -> str:
+def _check_kind(requirement: Requirement, say: Messages) -> str:
     if _NUMBER_UNIT.search(requirement.text):
-        return "measured by a benchmark or timed test"
+        return say("measured by a benchmark or timed test")
     if re.search(r"\b(?:survey|satisf|percent of users|report)\w*", requirement.text, re.I):
-        return "post-release metric with a named owner"
-    return "checked by the tests tagged with it"
+        return say("post-release metric with a named owner")
+    return say("checked by the tests tagged with it")
 
 
 def open_issues(
     facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]
 ) -> p.OpenIssuesSection:
+    _ = facts.say
     spec = facts.spec
     issues = [
         p.OpenIssue(
-            text=f"Clarify: {clean(marker.text)}",
+            text=_("Clarify: {text}", text=clean(marker.text)),
             source=f"spec line {marker.line}"
             + (f", {marker.requirement_id}" if marker.requirement_id else ""),
         )
@@ -1382,15 +1517,19 @@ def open_issues(
     if not spec.requirements:
         reviews.append(
             p.ReviewItem(
-                text="The spec has no requirement IDs: add them (FR-001, …) so the plan can "
-                "trace each requirement to steps and tests."
+                text=_(
+                    "The spec has no requirement IDs: add them (FR-001, …) so the plan can "
+                    "trace each requirement to steps and tests."
+                )
             )
         )
     if inputs.constitution is None:
         reviews.append(
             p.ReviewItem(
-                text="No constitution was found: add one (constitution.md beside the spec or "
-                ".specify/memory/constitution.md) so the Compliance Check means something."
+                text=_(
+                    "No constitution was found: add one (constitution.md beside the spec or "
+                    ".specify/memory/constitution.md) so the Compliance Check means something."
+                )
             )
         )
     return p.OpenIssuesSection(issues=issues, reviews=reviews)

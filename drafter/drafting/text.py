@@ -43,9 +43,23 @@ def short(text: str, limit: int = 90) -> str:
     return cut.rstrip(",;:.(、，") + "…"
 
 
-def first_sentences(text: str, count: int = 2, limit: int = 400) -> str:
-    sentences = re.split(r"(?<=[.!?。])\s+", clean(text))
-    return short(" ".join(sentences[:count]), limit)
+# Sentences that talk to the reader instead of describing the feature: an interjection
+# ("Awesome—", "Sure!"), a pointer at the rest of a document ("Below is a blueprint …").
+_CHATTY = re.compile(
+    r"^(?:(?:awesome|great|sure|okay|ok|cool|nice|perfect|absolutely|hi|hello|hey|thanks|"
+    r"thank you)\b\W|(?:below|here) (?:is|are)\b|here's\b|let's\b|in this (?:document|doc)\b)",
+    re.IGNORECASE,
+)
+
+
+def summary_sentences(text: str, count: int = 2, limit: int = 400) -> str:
+    """The first sentences of a spec's summary that describe the feature: no bare links, no
+    chatty preamble; "" when nothing is left."""
+    text = re.sub(r"<?https?://\S+>?", " ", clean(text))
+    sentences = [
+        s for s in re.split(r"(?<=[.!?。！？])\s*", text) if s.strip() and not _CHATTY.match(s)
+    ]
+    return short(" ".join(sentences[:count]), limit) if sentences else ""
 
 
 def after_modal(text: str) -> str:

@@ -213,6 +213,28 @@ _NAMES: dict[str, str] = {
     "phases": "Phase {k}: build and verify workflow",
 }
 _METHODS = ("POST", "GET", "PUT", "DELETE")
+# Prose in the spec's language, as drafter's system prompt asks of a model ("Write prose in the
+# spec's language"); values that are code, commands or measures stay as they are.
+_LOCAL_PROSE: dict[str, str] = {
+    "ja": "仕様のとおりにワークフロー {k} を実装し、検証する。",
+    "zh": "按规格说明实现并验证工作流 {k}。",
+    "ko": "명세대로 워크플로 {k}를 구현하고 검증한다.",
+}
+_TECHNICAL = frozenset(
+    "command code estimate version type constraints controller service target method level "
+    "status kind".split()
+)
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def prompt_language(prompt: str) -> str:
+    """The language of the spec quoted in `prompt`, by script: "ja", "ko", "zh" or "en"."""
+    for language, script in (("ja", _KANA), ("ko", _HANGUL), ("zh", _HAN)):
+        if len(script.findall(prompt)) >= 50:
+            return language
+    return "en"
 
 
 @dataclass
@@ -224,6 +246,7 @@ class _Fill:
     clarifications: list[Clarification]
     counts: Counter[str] = field(default_factory=Counter)
     node_ids: list[str] = field(default_factory=list)
+    language: str = "en"  # the spec's, for prose: a model is told to write in it
     id_lists: int = 0  # requirement_ids lists filled so far in the current top-level item
 
     def next(self, key: str) -> int:
@@ -247,7 +270,10 @@ class _Fill:
 def fill(schema: JsonSchema, prompt: str) -> Any:
     """A deterministic object valid against `schema`, tracing the IDs found in `prompt`."""
     state = _Fill(
-        root=schema, requirement_ids=find_ids(prompt), clarifications=find_clarifications(prompt)
+        root=schema,
+        requirement_ids=find_ids(prompt),
+        clarifications=find_clarifications(prompt),
+        language=prompt_language(prompt),
     )
     return _value(state, schema, name="", parent="", siblings={}, depth=0)
 
@@ -409,6 +435,9 @@ def _string(
     if name == "description" and parent == "steps" and k == 1:
         # Constitutions commonly demand tests first; the first step carries every ID.
         return "Write failing unit and integration tests for workflow 1 before its code."
+    local = _LOCAL_PROSE.get(state.language)
+    if local is not None and name not in _TECHNICAL:
+        return local.format(k=k)
     phrase = _PHRASES.get(name)
     if phrase is None:
         words = name.replace("_", " ").strip() or "value"
