@@ -209,4 +209,4 @@ def _report(results: Sequence[SpecResult], seconds: float, out: TextIO) -> None:
             for i, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
         print("  ".join(cells).rstrip(), file=out)
-    print(footer)
+    print(footer, file=out)
