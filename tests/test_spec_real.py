@@ -184,8 +184,8 @@ def test_spec_kit_with_stories_but_no_requirement_ids_traces_the_stories() -> No
     assert _ids(spec) == ["US1", "US2"]
     assert [s.id for s in spec.scenarios] == ["US1.1", "US1.2", "US2.1"]
     assert spec.warnings == (
-        f"{path}: no requirement IDs (FR-001…); traced the user stories US1, US2 and their "
-        "scenarios instead",
+        f"{path}: no requirement IDs to build from (FR-001…); traced the user stories US1, US2 "
+        "and their scenarios instead",
     )
 
 
@@ -452,3 +452,27 @@ def test_spec_to_plan_json_lists_every_id_with_kind_and_line(
         "source": str(tmp_path / "requirements.md"),
     }
     assert sum("AC-1 is used in several requirements" in w for w in summary["warnings"]) == 1
+
+
+def test_openspec_change_one_level_too_deep_and_a_delta_spec_given_directly(
+    tmp_path: Path,
+) -> None:
+    change = tmp_path / "openspec" / "changes" / "archive" / "2026" / "2026-02-01-add-export"
+    shutil.copytree(OPENSPEC / "add-tags", change)
+    proposal = load(change / "proposal.md")
+    assert proposal.format == "openspec"
+    assert [r.id for r in proposal.requirements] == [
+        "notes:note-tags",
+        "notes:notebooks",
+        "notes:starred-notes",
+    ]
+    delta = load(change / "specs" / "notes" / "spec.md")
+    assert delta.format == "openspec"
+    assert [r.id for r in delta.requirements] == [r.id for r in proposal.requirements]
+
+
+def test_stories_are_traced_when_the_only_ids_are_success_criteria() -> None:
+    text = (REAL / "speckit-stories-only.md").read_text(encoding="utf-8")
+    text += "\n## Success Criteria\n\n- **SC-001**: 90% of readers keep the theme they chose.\n"
+    spec = parse(text, Path("spec.md"))
+    assert _ids(spec) == ["SC-001", "US1", "US2"]

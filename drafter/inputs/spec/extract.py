@@ -748,15 +748,16 @@ class Extractor:
 
     def _trace_stories(self) -> None:
         """Stories nothing else traces become requirements under their own ID: a Kiro
-        requirement without criteria (`R4`), or every user story of a spec without FR IDs."""
+        requirement without criteria (`R4`), or every user story of a spec whose only IDs (if
+        any) are success criteria: something must say what to build."""
         if self.kiro:
             owned = {r.story_id for r in self.requirements.values()}
             untraced = [s for s in self.stories.values() if s.id not in owned]
-        elif not self.requirements:
+        elif all(r.kind == "success" for r in self.requirements.values()):
             untraced = list(self.stories.values())
             if untraced:
                 self.warnings.append(
-                    "no requirement IDs (FR-001…); traced the user stories "
+                    "no requirement IDs to build from (FR-001…); traced the user stories "
                     f"{', '.join(s.id for s in untraced)} and their scenarios instead"
                 )
         else:
