@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 EXAMPLE := examples/csv-export
 MERMAID := .cache/mermaid
 
-.PHONY: setup mermaid messages demo test lint bench record golden clean
+.PHONY: setup mermaid messages demo test lint docs bench record golden clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "drafter needs Python 3.11+")'
@@ -42,6 +42,9 @@ lint: setup  ## ruff, formatting, mypy, and the layer contract (import-linter)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy drafter
 	$(BIN)/lint-imports
+
+docs: setup  ## regenerate docs/cli-reference.md and the synopsis in docs/cli.md from the app
+	$(BIN)/python -m drafter.cli.reference
 
 bench: setup  ## print speed figures as ratios to baselines measured in the same run
 	$(BIN)/python bench/bench_offline.py

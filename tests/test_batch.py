@@ -162,6 +162,19 @@ def test_one_bad_spec_does_not_stop_the_others(project: Path) -> None:
     assert beta.find("error") is not None
 
 
+def test_no_cache_and_no_resume_reach_every_spec(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[batch.BatchOptions] = []
+    ok = batch.SpecResult(spec="specs/alpha/SPEC.md", status="ok")
+    monkeypatch.setattr(batch, "run", lambda specs, options, done: seen.append(options) or [ok])
+    assert invoke("specs/*/SPEC.md", "--no-cache", "--no-resume")[0] == 0
+    assert seen[0].settings_flags["cache"] is False
+    assert seen[0].settings_flags["resume"] is False
+    invoke("specs/*/SPEC.md")
+    assert seen[1].settings_flags["cache"] is None and seen[1].settings_flags["resume"] is None
+
+
 def test_must_findings_are_junit_failures() -> None:
     results = [
         batch.SpecResult(spec="a/SPEC.md", status="ok"),

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema
 import openai
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from drafter.model import plan
 from drafter.model.sections import SECTIONS
-from drafter.testing.fake_openai import FakeOpenAI, main
+from drafter.testing.fake_openai import FAULTS, FakeOpenAI, FaultKind, main
 from drafter.testing.schema_fill import find_ids
 
 REPO = Path(__file__).resolve().parents[1]
@@ -483,8 +483,27 @@ def test_cross_section_rules_hold_for_default_answers(fake: FakeOpenAI) -> None:
         ({"fault": "refusal", "refusal": 3}, "refusal must be a string"),
         ({"fault": "drop", "times": 0}, "times must be a positive integer"),
         ({"fault": "drop", "after": 1}, "unknown key(s) after"),
+        ({"fault": "drop", "seconds": 1}, "unknown key(s) seconds"),  # a key of another kind
     ],
 )
 def test_bad_fault_specs_are_refused_up_front(spec: dict[str, Any], complaint: str) -> None:
     with pytest.raises(ValueError, match=re.escape(complaint)):
         FakeOpenAI(faults=[spec])
+
+
+def test_help_lists_every_fault_kind_with_its_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    assert set(FAULTS) == set(get_args(FaultKind))
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for kind, (keys, effect) in FAULTS.items():
+        assert re.search(rf"^  {kind} +{re.escape(effect)}$", text, re.M), kind
+        for key in keys:
+            assert re.search(rf"^ +{key}: ", text, re.M), (kind, key)
+        FakeOpenAI(faults=[{"fault": kind, **{key: _EXAMPLE_VALUES[key] for key in keys}}])
+
+
+_EXAMPLE_VALUES: dict[str, Any] = {
+    "status": 503, "retry_after": 0.5, "message": "busy", "seconds": 1.0,
+    "content": "not json", "refusal": "no",
+}  # fmt: skip

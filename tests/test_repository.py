@@ -12,13 +12,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import fake_settings
 
 from drafter.app.checking import check_plan
 from drafter.app.workflow import DraftRequest, DraftResult, spec_to_plan
+from drafter.checks import grounding
 from drafter.core.errors import InputError
+from drafter.drafting import DraftInputs
+from drafter.drafting.llm import LLMDrafter, context_text
+from drafter.engine.pipeline import PipelineOptions, draft_plan
 from drafter.inputs import relevance, repository
 from drafter.inputs import spec as spec_module
 from drafter.inputs.relevance import rank
+from drafter.model import plan as p
+from drafter.providers.stack import build
+from drafter.testing.fake_openai import FakeOpenAI
 
 
 @pytest.fixture(autouse=True)
@@ -356,3 +364,76 @@ def test_check_reports_a_modified_file_that_does_not_exist(tmp_path: Path) -> No
     assert len(findings) == 1
     line = plan_path.read_text().splitlines()[findings[0].line - 1]
     assert "`src/shop/basket.py`" in line and "basket.py" in findings[0].message
+
+
+def grounded_inputs(tmp_path: Path) -> DraftInputs:
+    root = make_repo(tmp_path / "shop", PYTHON_FILES)
+    spec_path = root / "specs/001-cart-discounts/spec.md"
+    return DraftInputs(
+        spec=spec_module.load(spec_path),
+        constitution=None,
+        repository=repository.load(root, tmp_path / "cache"),
+    )
+
+
+def test_llm_context_carries_the_repository_map(tmp_path: Path) -> None:
+    inputs = grounded_inputs(tmp_path)
+    text = context_text(inputs)
+    assert "# Repository (shop)" in text
+    assert "- `src/shop/cart.py`: FR-001" in text
+    assert "`uv run pytest`" in text
+    assert "`src/shop/cart.py` is tested in `tests/unit/shop/test_cart.py`" in text
+    bare = DraftInputs(spec=inputs.spec, constitution=None)
+    assert "# Repository" not in context_text(bare)  # no repository: the context as before
+
+
+def _components(path: str, modified: bool) -> p.ComponentsSection:
+    change = p.FileChange(description="apply discounts", requirement_ids=["FR-001"])
+    component = p.Component(
+        name="Cart",
+        purpose="Discounts",
+        new_files=[]
+        if modified
+        else [p.NewFile(path=path, purpose="x", symbols=[], requirement_ids=[], proposed=False)],
+        modified_files=[p.ModifiedFile(path=path, changes=[change], proposed=False)]
+        if modified
+        else [],
+    )
+    return p.ComponentsSection(components=[component], reviews=[])
+
+
+def test_validator_rejects_paths_that_are_not_there(tmp_path: Path) -> None:
+    context = grounded_inputs(tmp_path).repository
+    invent = grounding.validate_section("components", _components("src/cart.py", True), context)
+    assert invent == [
+        "modified file `src/cart.py` does not exist in the repository: name an existing file "
+        "from the repository map, or list it under new_files"
+    ]
+    new_folder = _components("src/coupons/coupon.py", False)
+    assert (
+        "not in an existing folder"
+        in grounding.validate_section("components", new_folder, context)[0]
+    )
+    fine = _components("src/shop/cart.py", True)
+    assert grounding.validate_section("components", fine, context) == []
+    assert grounding.validate_section("components", new_folder, None) == []
+
+
+def test_llm_repair_loop_feeds_back_a_missing_path(fake: FakeOpenAI, tmp_path: Path) -> None:
+    inputs = grounded_inputs(tmp_path)
+    bad, good = _components("src/cart.py", True), _components("src/shop/cart.py", True)
+    fake.enqueue("ComponentsSection", bad.model_dump(), good.model_dump())
+    config = fake_settings(fake, tmp_path)
+    outcome = draft_plan(inputs, LLMDrafter(build(config)), PipelineOptions())
+    assert fake.stats.by_schema["ComponentsSection"] == 2
+    assert outcome.plan.components == good
+
+
+def test_fake_provider_answers_from_the_repository_map(fake: FakeOpenAI, tmp_path: Path) -> None:
+    inputs = grounded_inputs(tmp_path)
+    outcome = draft_plan(
+        inputs, LLMDrafter(build(fake_settings(fake, tmp_path))), PipelineOptions()
+    )
+    assert fake.stats.by_schema["ComponentsSection"] == 1  # valid at once: no repair
+    components = outcome.plan.components.components
+    assert all(inputs.repository.exists(f.path) for c in components for f in c.modified_files)

@@ -1,9 +1,13 @@
-"""Grounding check: a plan's "modified" files must exist in the repository it is for."""
+"""Grounding checks: a plan's "modified" files must exist in the repository it is for, and
+its new files sit in existing folders (or say they are proposals)."""
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from drafter.checks.report import Finding
 from drafter.inputs.repository import Repository
+from drafter.model import plan as p
 from drafter.model.plan import Plan
 
 RULE_ID = "DR-PATH"
@@ -33,3 +37,32 @@ def missing_paths(plan: Plan, repository: Repository | None) -> list[Finding]:
                     )
                 )
     return findings
+
+
+def validate_section(name: str, section: BaseModel, repository: Repository | None) -> list[str]:
+    """Problems with a drafted Proposed Changes section against the repository, phrased for
+    the model that must fix them: a modified file must exist; a new file must sit in an
+    existing folder unless it is marked proposed."""
+    if repository is None or not isinstance(section, p.ComponentsSection):
+        return []
+    problems = []
+    for component in section.components:
+        for modified in component.modified_files:
+            path = modified.path.removeprefix("./")
+            if not repository.exists(path):
+                problems.append(
+                    f"modified file `{modified.path}` does not exist in the repository: name "
+                    "an existing file from the repository map, or list it under new_files"
+                )
+        for new in component.new_files:
+            path = new.path.removeprefix("./")
+            if repository.exists(path):
+                problems.append(
+                    f"new file `{new.path}` already exists: list it under modified_files"
+                )
+            elif not new.proposed and not repository.folder_exists(path):
+                problems.append(
+                    f"new file `{new.path}` is not in an existing folder: put it beside the "
+                    "code it joins, or set proposed: true"
+                )
+    return problems

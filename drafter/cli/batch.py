@@ -92,7 +92,20 @@ def batch(
         ),
     ] = None,
     no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Ask the provider even for cached requests.")
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Ask the provider even when an identical request was answered before "
+            "(answers are cached under <cache_dir>/cache, default .drafter/cache).",
+        ),
+    ] = False,
+    no_resume: Annotated[
+        bool,
+        typer.Option(
+            "--no-resume",
+            help="Draft every section of a spec again after a failed run, instead of keeping "
+            "the sections it drafted (kept under <cache_dir>/partial until its plan is written).",
+        ),
     ] = False,
 ) -> None:
     """Draft every matching spec, each with its own constitution discovery.
@@ -110,6 +123,7 @@ def batch(
         "base_url": base_url,
         "max_concurrency": max_concurrency,
         "cache": False if no_cache else None,
+        "resume": False if no_resume else None,
     }
     settings = config.load(Path.cwd(), flags)
     if record_dir is not None and settings.model is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from drafter.core.errors import InputError
-from drafter.drafting import AnswerInvalid, Drafted, DraftInputs, prompts
+from drafter.drafting import AnswerInvalid, Drafted, DraftInputs, placement, prompts, repomap
 from drafter.inputs.spec import Spec
 from drafter.model.sections import Section, Upstream
 from drafter.providers.base import Message, Provider, ProviderFailure
@@ -89,7 +89,17 @@ def context_text(inputs: DraftInputs) -> str:
         if inputs.constitution is None
         else [_source(path) for path in inputs.constitution.extra_sources],
         ids=_id_index(spec),
+        repository=_repository(inputs),
     )
+
+
+def _repository(inputs: DraftInputs) -> dict[str, str] | None:
+    """The repository map (None without a repository: the context is then as it always was)."""
+    grounding = placement.ground(inputs)
+    if grounding is None:
+        return None
+    text = repomap.render(grounding)
+    return {"name": grounding.repository.root.name, "text": text, "fence": fence_for(text)}
 
 
 def _source(path: Path) -> dict[str, str]:

@@ -19,6 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from drafter.checks import grounding
 from drafter.checks.compliance import RuleJudge, validate_section
 from drafter.core.errors import DrafterError, ProviderError
 from drafter.core.files import write_atomic
@@ -148,7 +149,14 @@ async def _draft_valid(
             raise
         record.add(drafted.usage)
         model = drafted.section
-        errors = validate_section(section.name, model, inputs.spec) if options.validate else []
+        errors = (
+            [
+                *validate_section(section.name, model, inputs.spec),
+                *grounding.validate_section(section.name, model, inputs.repository),
+            ]
+            if options.validate
+            else []
+        )
         if not errors:
             return model
     repairs = options.repair_attempts

@@ -32,12 +32,36 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, cast
 
 from drafter.testing.schema_fill import SchemaError, check_strict, fill
 
 FaultKind = Literal["status", "delay", "drop", "malformed", "invalid", "length", "refusal"]
-FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+
+# Every fault kind, the keys it takes (besides "fault", "schema" and "times") and what the
+# client sees. `Fault.parse` accepts exactly these keys per kind, and `--help` prints this
+# table, so the two cannot disagree.
+FAULTS: dict[FaultKind, tuple[dict[str, str], str]] = {
+    "status": (
+        {
+            "status": "HTTP code 400-599, default 500",
+            "retry_after": "seconds, sent as Retry-After",
+            "message": "the error message",
+        },
+        "an OpenAI-style error body with that status (the SDK retries 429 and 5xx)",
+    ),
+    "delay": ({"seconds": "default 30"}, "the answer comes after that long"),
+    "drop": ({}, "the connection closes with no response"),
+    "malformed": (
+        {"content": "the exact text; default: the answer cut in half"},
+        "content that is not JSON",
+    ),
+    "invalid": ({}, "JSON that breaks the schema (first key missing, an unknown key added)"),
+    "length": ({}, 'half the answer with finish_reason "length"'),
+    "refusal": ({"refusal": "the refusal text"}, "message.refusal set, content null"),
+}
+FAULT_KINDS: tuple[str, ...] = tuple(FAULTS)
+COMMON_KEYS = ("schema", "times")  # any fault: the schema it targets, how many requests
 ANY = "*"  # queue key: the next request, whatever its schema
 MODEL_ID = "fake"
 CREATED = 1_767_225_600  # fixed, so the same request gets the same bytes back
@@ -64,7 +88,7 @@ class Fault:
         kind = spec.get("fault")
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
-        known = {"fault", "schema", *cls.__dataclass_fields__} - {"kind"}
+        known = {"fault", *COMMON_KEYS, *FAULTS[kind][0]}
         unknown = sorted(set(spec) - known)
         if unknown:
             raise ValueError(f"fault {kind!r}: unknown key(s) {', '.join(unknown)}")
@@ -645,10 +669,27 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def faults_help() -> str:
+    """The fault kinds, their keys and their effect, for `--help` (from `FAULTS`)."""
+    lines = [
+        'fault specs (--faults FILE: a JSON list; in a --script, an answer with a "fault" key):',
+        '  {"fault": KIND, "schema": NAME (default "*": any request), KEY: VALUE...,',
+        '   "times": N (repeat on N consecutive requests, default 1)}',
+        "",
+        "fault kinds and their keys:",
+    ]
+    for kind, (keys, effect) in FAULTS.items():
+        lines.append(f"  {kind:<10} {effect}")
+        lines += [f"  {'':<10}   {key}: {what}" for key, what in keys.items()]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m drafter.testing.fake_openai",
         description="A fake OpenAI-compatible server for tests and CI.",
+        epilog=faults_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: a free one)")
     parser.add_argument("--host", default="127.0.0.1")

@@ -68,6 +68,19 @@ def find_ids(text: str) -> list[str]:
     return list(dict.fromkeys(m.group(0) for m in ID_PATTERN.finditer(text)))
 
 
+def find_repository(text: str) -> tuple[list[str], list[str]]:
+    """The existing files and folders of drafter's repository map, when the prompt has one:
+    a grounded answer modifies only existing files and puts new ones in existing folders."""
+    section = _REPOSITORY.search(text)
+    if section is None:
+        return [], []
+    body = section.group(1)
+    return _RANKED_LINE.findall(body), _FOLDER_LINE.findall(body)
+
+
+_REPOSITORY = re.compile(r"^# Repository \(.*?\n(.*?)(?=^# |\Z)", re.MULTILINE | re.DOTALL)
+_RANKED_LINE = re.compile(r"^- `([^`]+)`: ", re.MULTILINE)
+_FOLDER_LINE = re.compile(r"^- `([^`]+)/` \(\d+\)$", re.MULTILINE)
 _ID_INDEX = re.compile(r"^# ID index\n(.*?)(?=^# |\Z)", re.MULTILINE | re.DOTALL)
 _INDEX_LINE = re.compile(r"^- (\S+) \(", re.MULTILINE)
 
@@ -248,6 +261,9 @@ class _Fill:
     node_ids: list[str] = field(default_factory=list)
     language: str = "en"  # the spec's, for prose: a model is told to write in it
     id_lists: int = 0  # requirement_ids lists filled so far in the current top-level item
+    grounded: bool = False  # the prompt carries drafter's repository map
+    ranked: list[str] = field(default_factory=list)  # its existing files
+    folders: list[str] = field(default_factory=list)  # … and existing folders
 
     def next(self, key: str) -> int:
         self.counts[key] += 1
@@ -269,11 +285,15 @@ class _Fill:
 
 def fill(schema: JsonSchema, prompt: str) -> Any:
     """A deterministic object valid against `schema`, tracing the IDs found in `prompt`."""
+    ranked, folders = find_repository(prompt)
     state = _Fill(
+        grounded=_REPOSITORY.search(prompt) is not None,
         root=schema,
         requirement_ids=find_ids(prompt),
         clarifications=find_clarifications(prompt),
         language=prompt_language(prompt),
+        ranked=ranked,
+        folders=folders,
     )
     return _value(state, schema, name="", parent="", siblings={}, depth=0)
 
@@ -359,8 +379,11 @@ def _array(state: _Fill, node: JsonSchema, *, name: str, depth: int) -> list[Any
         return _trace(state)
     if name == "issues" and state.clarifications:
         return [_issue(state, items, note, depth) for note in state.clarifications]
-    # Reviews are what a drafter could not decide; a happy-path answer has none.
+    # Reviews are what a drafter could not decide; a happy-path answer has none. A grounded
+    # answer modifies no file when the repository map ranks none.
     wanted = 0 if name == "reviews" else 2 if depth <= 2 or _has_node_ids(state, node) else 1
+    if name == "modified_files" and state.grounded and not state.ranked:
+        wanted = 0
     low = int(node.get("minItems", 0))
     high = int(node.get("maxItems", wanted))
     values = []
@@ -417,6 +440,11 @@ def _string(
     if name == "path":
         if "method" in siblings:
             return f"/api/workflows/{k}"
+        if parent == "modified_files" and state.ranked:
+            return state.ranked[(k - 1) % len(state.ranked)]
+        if parent == "new_files" and state.grounded:
+            folder = state.folders[(k - 1) % len(state.folders)] if state.folders else "."
+            return f"module_{k}.py" if folder == "." else f"{folder}/module_{k}.py"
         return f"src/feature/module_{k}.py"
     if name == "file":
         level = siblings.get("level")
