@@ -156,9 +156,43 @@ def test_empty_error_table(drafted: tuple[p.Plan, Spec]) -> None:
     assert _ids(_with(plan, error_handling=errors), spec) == {"DR013"}
 
 
+def test_identifier_listed_twice(drafted: tuple[p.Plan, Spec]) -> None:
+    plan, spec = drafted
+    symbol = p.CodeSymbol(name="export_csv()", kind="function", description="Exports")
+    first = plan.components.components[0]
+    new_file = first.new_files[0].model_copy(update={"symbols": [symbol, symbol]})
+    component = first.model_copy(update={"new_files": [new_file]})
+    components = plan.components.model_copy(
+        update={"components": [component, *plan.components.components[1:]]}
+    )
+    assert _ids(_with(plan, components=components), spec) == {"DR014"}
+
+
+def test_dependency_and_system_without_evidence(drafted: tuple[p.Plan, Spec]) -> None:
+    plan, spec = drafted
+    made_up = p.ExternalDependency(name="left-pad", version=None, justification="useful")
+    cited = p.ExternalDependency(name="zipstream", version=None, justification="C-II.1 says so")
+    dependencies = plan.dependencies.model_copy(update={"external": [made_up, cited]})
+    findings = structural_findings(_with(plan, dependencies=dependencies), spec)
+    assert [(f.rule_id, f.anchor) for f in findings] == [("DR015", "left-pad")]
+    jira = p.DiagramNode(id="ext9", label="Jira", kind="external")
+    nodes = [*plan.architecture.nodes, jira]
+    edges = [*plan.architecture.edges, p.DiagramEdge(source="comp1", target="ext9", label=None)]
+    architecture = plan.architecture.model_copy(update={"nodes": nodes, "edges": edges})
+    findings = structural_findings(_with(plan, architecture=architecture), spec)
+    assert [(f.rule_id, f.anchor) for f in findings] == [("DR015", "Jira")]
+
+
 def test_every_rule_has_a_test_here() -> None:
     tested = {"DR002", "DR003", "DR004", "DR005", "DR006", "DR007", "DR008", "DR009", "DR010"}
-    tested |= {"DR011", "DR012", "DR013", "DR001"}  # DR001: tests/test_check.py (outline) and below
+    tested |= {
+        "DR011",
+        "DR012",
+        "DR013",
+        "DR014",
+        "DR015",
+        "DR001",
+    }  # DR001: tests/test_check.py (outline) and below
     assert tested == set(RULES)
 
 

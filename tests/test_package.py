@@ -28,6 +28,7 @@ def test_wheel_installs_into_a_fresh_venv_and_works_outside_the_checkout(tmp_pat
     wheel = next((tmp_path / "dist").glob("drafter-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "drafter/_data/templates/plan.md.j2" in names
+    assert "drafter/locale/ja/LC_MESSAGES/drafter.mo" in names  # the prose catalog
     assert "drafter/_data/templates/editors/mcp/claude.json" in names
     assert any(n.startswith("drafter/_data/prompts/") and n.endswith(".md.j2") for n in names)
 

@@ -183,3 +183,28 @@ def test_corpus_plans_hold_the_bar(fake: FakeOpenAI, tmp_path: Path) -> None:
         f"{name}: {error}" for (name, _), error in zip(blocks, verdicts, strict=True) if error
     ]
     assert broken == []
+
+
+# --- broken text -----------------------------------------------------------------------------
+
+
+def test_shortened_text_closes_what_it_opened_and_keeps_negations() -> None:
+    from drafter.drafting.text import short, summary_sentences
+
+    assert short("Use the **or download from browser cache path when offline** and more", 30) == (
+        "Use the **or download from…**"
+    )
+    assert short("Store (with retries and a [cap of three] and logging) all jobs", 35).endswith(
+        "…])"
+    )
+    japanese = "システムはメモリモードを使用する場合にファイル操作を一切実行しないこと"
+    assert short(japanese, 20) == japanese  # its negation is at the end: quoted whole
+    chatty = "Awesome—MoonMind is a great place to centralize this. Below is a blueprint. "
+    assert summary_sentences(chatty + "Workers run Spec Kit phases.") == (
+        "Workers run Spec Kit phases."
+    )
+    assert summary_sentences("<https://github.com/o/r/issues/122>") == ""
+    assert summary_sentences("I’ll spell out the credentials you’ll need. Spec this out.") == ""
+    assert summary_sentences("Implement phase 3 of docs/Model.md here.") == (
+        "Implement phase 3 of docs/Model.md here."
+    )  # a period inside a path ends no sentence

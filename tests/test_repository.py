@@ -437,3 +437,20 @@ def test_fake_provider_answers_from_the_repository_map(fake: FakeOpenAI, tmp_pat
     assert fake.stats.by_schema["ComponentsSection"] == 1  # valid at once: no repair
     components = outcome.plan.components.components
     assert all(inputs.repository.exists(f.path) for c in components for f in c.modified_files)
+
+
+def test_a_new_self_hosted_service_goes_into_the_compose_files(tmp_path: Path) -> None:
+    files = dict(PYTHON_FILES)
+    files["docker-compose.yaml"] = "services:\n  db:\n    image: postgres:16\n"
+    files[".env.example"] = "DATABASE_URL=postgres://localhost/shop\n"
+    files["specs/001-cart-discounts/spec.md"] = PYTHON_SPEC + (
+        "- **FR-003**: System MUST cache discount lookups in Redis.\n"
+    )
+    root = make_repo(tmp_path / "shop", files)
+    result = draft(root / "specs/001-cart-discounts/spec.md", tmp_path)
+    modified, _, _ = named(result)
+    assert {"docker-compose.yaml", ".env.example"} <= modified
+    files["docker-compose.yaml"] += "  cache:\n    image: redis:7\n"  # runs it already
+    root = make_repo(tmp_path / "shop2", files)
+    modified, _, _ = named(draft(root / "specs/001-cart-discounts/spec.md", tmp_path))
+    assert not {"docker-compose.yaml", ".env.example"} & modified

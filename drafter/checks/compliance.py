@@ -72,6 +72,8 @@ RULES: dict[str, Rule] = {
         Rule("DR011", "phase without an estimate"),
         Rule("DR012", "requirement restated without its negation"),
         Rule("DR013", "empty table where the spec has rows for it"),
+        Rule("DR014", "identifier listed twice in one file"),
+        Rule("DR015", "external system or dependency without evidence"),
     )
 }
 
@@ -285,6 +287,8 @@ def structural_findings(plan: p.Plan, spec: Spec) -> list[Finding]:
         if isinstance(section, BaseModel) and name != "footer":
             findings.extend(_section_findings(name, section, spec))
     findings.extend(_plan_findings(plan, spec))
+    findings.extend(content.duplicate_symbol_findings(plan))
+    findings.extend(content.evidence_findings(plan, spec))
     return findings
 
 

@@ -102,3 +102,62 @@ def error_table_findings(name: str, section: BaseModel, spec: Spec) -> Iterator[
             + "): give each a row",
             name,
         )
+
+
+def duplicate_symbol_findings(plan: p.Plan) -> Iterator[Finding]:
+    """DR014: one file listing the same identifier twice (a plan made up, or merged badly)."""
+    for component in plan.components.components:
+        for new_file in component.new_files:
+            names = [symbol.name for symbol in new_file.symbols]
+            for name in sorted({n for n in names if names.count(n) > 1}):
+                yield _error(
+                    "DR014",
+                    f"{new_file.path} lists {name} {names.count(name)} times: keep one",
+                    "components",
+                    name,
+                )
+
+
+# A justification that points at evidence: a rule or requirement ID, a quoted source, a manifest.
+_EVIDENCE = re.compile(
+    r"\b[A-Z][A-Z0-9]*-[\w.-]+|\"[^\"]{3,}\"|\bspec line \d+|package\.json|pyproject\.toml|"
+    r"requirements[\w.-]*\.txt|go\.mod|Cargo\.toml|Gemfile|pom\.xml|build\.gradle|manifest"
+)
+
+
+def _spec_text(spec: Spec) -> str:
+    parts = [spec.title, spec.summary, *spec.assumptions]
+    parts += [r.text for r in spec.requirements] + [s.text for s in spec.stories]
+    parts += [f"{e.name} {e.description}" for e in spec.entities]
+    parts += [s.text for s in spec.scenarios] + [e.text for e in spec.edge_cases]
+    return " ".join(parts).lower()
+
+
+def evidence_findings(plan: p.Plan, spec: Spec) -> Iterator[Finding]:
+    """DR015: a dependency or an external system the spec never names and whose justification
+    cites nothing (no requirement, rule, quote or manifest): a reader cannot tell it is real."""
+    text = _spec_text(spec)
+    for dependency in plan.dependencies.external:
+        named = dependency.name.lower() in text
+        if not named and not _EVIDENCE.search(dependency.justification):
+            yield Finding(
+                rule_id="DR015",
+                severity="warning",
+                message=f"cite where the dependency {dependency.name!r} comes from (a spec "
+                "sentence, constitution rule or manifest line), or drop it",
+                section="dependencies",
+                anchor=dependency.name,
+            )
+    for node in plan.architecture.nodes:
+        words = re.findall(r"[^\W\d_]{3,}", node.label.lower())
+        if node.kind in ("external", "datastore") and not any(w in text for w in words):
+            if node.label == "Data Store":  # drafter's own name for the spec's stored data
+                continue
+            yield Finding(
+                rule_id="DR015",
+                severity="warning",
+                message=f"the external system {node.label!r} is named nowhere in the spec: "
+                "draw only the systems the feature uses, or say in the spec why it is there",
+                section="architecture",
+                anchor=node.label,
+            )

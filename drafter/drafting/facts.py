@@ -34,6 +34,7 @@ class Technology:  # hashable: patterns are cached per technology
     test_command: str = ""
     file_test_command: str = ""
     naming: str = "snake"
+    container: bool = False  # self-hosted: runs as its own service (a compose file entry)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class Facts:
     persisted: bool  # the spec describes stored data
     grounding: Grounding | None = None  # the repository the plan is for, when there is one
     say: Messages = field(default_factory=lambda: Messages(DEFAULT))  # prose, spec's language
+    # What the spec's own prose says to do to a file it names: path → its change lines.
+    explicit_changes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @cache
@@ -142,13 +145,16 @@ def _sightings(inputs: DraftInputs) -> tuple[Sighting, ...]:
     if inputs.constitution is not None:
         sources += [(rule.id, rule.text) for rule in inputs.constitution.rules]
     first_seen: dict[str, tuple[str, str, str]] = {}
-    for where, text in sources:
+    for where, text in sources + _constitution_lines(inputs):
+        only_tests = where.startswith("constitution line")
         for scanner, (pattern, aliases) in enumerate(_scanners()):
             for match in pattern.finditer(text):
                 extension = scanner == 2  # ".ts" counts in a path; a name in a path does not
                 if _unused(text, match.start()) or (not extension and _in_path(text, match)):
                     continue
                 for tech in aliases.get(match.group(0)) or aliases[match.group(0).lower()]:
+                    if only_tests and tech.kind != "test":
+                        continue
                     first_seen.setdefault(tech.name, (where, text, _quote(text, match)))
     return tuple(
         Sighting(tech, where, _version(tech, text), quote)
@@ -156,6 +162,18 @@ def _sightings(inputs: DraftInputs) -> tuple[Sighting, ...]:
         if tech.name in first_seen
         for where, text, quote in [first_seen[tech.name]]
     )
+
+
+def _constitution_lines(inputs: DraftInputs) -> list[tuple[str, str]]:
+    """The constitution's prose outside its rules, where it often names the test framework
+    ("Integration tests run under the Rove framework"); read for test frameworks only."""
+    if inputs.constitution is None:
+        return []
+    try:
+        text = inputs.constitution.path.read_text("utf-8", errors="replace")
+    except OSError:
+        return []
+    return [(f"constitution line {n}", line) for n, line in enumerate(text.splitlines(), 1)]
 
 
 def _clause(text: str, position: int) -> str:
@@ -189,7 +207,7 @@ def _quote(text: str, match: re.Match[str]) -> str:
         start -= 1
     while end < len(text) and not text[end].isspace():
         end += 1
-    quote = " ".join(text[start:end].replace('"', "'").split())
+    quote = " ".join(text[start:end].replace('"', "'").replace("`", "").split())
     return ("…" if start > 0 else "") + quote + ("…" if end < len(text) else "")
 
 
@@ -316,7 +334,40 @@ def derive(inputs: DraftInputs) -> Facts:
         and bool(spec.entities),
         grounding=grounding,
         say=Messages(prose_language(spec)),
+        explicit_changes=_explicit_changes(spec),
     )
+
+
+# A change line: a list item that starts with what to do ("- Add `releaseJobs()` method to …").
+_CHANGE_LINE = re.compile(
+    r"^\s*(?:[-*+]|\d+\.)\s+(?:\*\*)?(?:Add|Adds|Modify|Update|Remove|Delete|Create|Rename|Call|"
+    r"Extend|Move|Replace|Change|Implement|Expose|Introduce|Refactor|Wire)\b"
+)
+
+
+def _explicit_changes(spec: Spec) -> dict[str, tuple[str, ...]]:
+    """Per spec-named file, the spec's own change lines that name it (by path, file name or
+    stem, e.g. `Neo4jJobStore`), in order; read from the spec's files as written."""
+    lines: list[str] = []
+    for source in (spec.path, *spec.extra_sources):
+        try:
+            lines += source.read_text("utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+    changes = [line for line in lines if _CHANGE_LINE.match(line)]
+    found: dict[str, tuple[str, ...]] = {}
+    for path in spec.named_paths:
+        name = path.rsplit("/", 1)[-1]
+        stem = name.split(".")[0]
+        keys = {path, name} | ({stem} if len(stem) >= 6 else set())
+        own = [
+            short(re.sub(r"^\s*(?:[-*+]|\d+\.)\s+", "", line), 160)
+            for line in changes
+            if any(re.search(rf"(?<![\w/.-]){re.escape(key)}(?![\w-])", line) for key in keys)
+        ]
+        if own:
+            found[path] = tuple(dict.fromkeys(own))
+    return found
 
 
 def _repository_language(grounding: Grounding | None) -> Technology | None:

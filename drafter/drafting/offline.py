@@ -361,7 +361,10 @@ def components(
                 elsewhere.append(requirement)
             else:
                 on_named.setdefault(path, []).append(requirement)
-        modified = [_modified_file(path, related) for path, related in on_named.items()]
+        modified = [
+            _modified_file(path, related, facts.explicit_changes.get(path, ()))
+            for path, related in on_named.items()
+        ]
         new_files = []
         if elsewhere or not modified:
             new_files.append(
@@ -384,7 +387,9 @@ def components(
     untouched = [path for path in named if path not in placement.values()]
     if untouched and result:  # named by the spec, but no requirement says what changes there
         result[0].modified_files.extend(
-            p.ModifiedFile(
+            _modified_file(path, [], facts.explicit_changes.get(path, ()))
+            if facts.explicit_changes.get(path)
+            else p.ModifiedFile(
                 path=path,
                 changes=[
                     p.FileChange(
@@ -450,6 +455,10 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
                 modified_files=modified,
             )
         )
+    if result:
+        result[0].modified_files.extend(
+            f for f in _service_files(facts, grounding) if f.path not in taken
+        )
     if facts.spec.entities:
         data = _data_model_component(facts)
         folder = grounding.folder_for(set(data.new_files[0].requirement_ids))
@@ -467,6 +476,50 @@ def _grounded_components(facts: Facts, grounding: Grounding) -> p.ComponentsSect
         )
     ]
     return p.ComponentsSection(components=result, reviews=reviews + _unnamed_review(facts, result))
+
+
+def _service_files(facts: Facts, grounding: Grounding) -> list[p.ModifiedFile]:
+    """The compose files (and the env template beside them) a self-hosted service the spec
+    names must be added to, when no compose file runs it yet."""
+    services = [s for s in facts.sightings if s.tech.container]
+    composes = grounding.compose_files()
+    missing = [
+        s
+        for s in services
+        if not any(mentions(text, alias) for text in composes.values() for alias in s.tech.aliases)
+    ]
+    if not missing:
+        return []
+    names = ", ".join(s.tech.name for s in missing)
+    ids = [s.source for s in missing if facts.spec.requirement(s.source)]
+    why = f"Why this file: the spec names {names}, which no compose file runs yet"
+    result = [
+        p.ModifiedFile(
+            path=path,
+            changes=[
+                p.FileChange(description=f"add the {names} service(s)", requirement_ids=ids),
+                p.FileChange(description=why, requirement_ids=[]),
+            ],
+            proposed=True,
+        )
+        for path in composes
+    ]
+    template = grounding.env_template()
+    if composes and template:
+        result.append(
+            p.ModifiedFile(
+                path=template,
+                changes=[
+                    p.FileChange(
+                        description=f"add the settings {names} needs, with safe defaults",
+                        requirement_ids=ids,
+                    ),
+                    p.FileChange(description=why, requirement_ids=[]),
+                ],
+                proposed=True,
+            )
+        )
+    return result
 
 
 def _name_words(facts: Facts, component: ComponentPlan) -> list[str]:
@@ -532,15 +585,17 @@ def _file_purpose(
     return text[:1].upper() + text[1:]
 
 
-def _modified_file(path: str, requirements: Sequence[Requirement]) -> p.ModifiedFile:
-    return p.ModifiedFile(
-        path=path,
-        changes=[
-            p.FileChange(description=short(after_modal(r.text), 120), requirement_ids=[r.id])
-            for r in requirements
-        ],
-        proposed=False,
-    )
+def _modified_file(
+    path: str, requirements: Sequence[Requirement], explicit: Sequence[str] = ()
+) -> p.ModifiedFile:
+    """The changes to a spec-named file: what the spec itself says to do there ("Add
+    `releaseJobs()` to …"), then what each requirement placed on it asks."""
+    changes = [p.FileChange(description=line, requirement_ids=[]) for line in explicit]
+    changes += [
+        p.FileChange(description=short(after_modal(r.text), 120), requirement_ids=[r.id])
+        for r in requirements
+    ]
+    return p.ModifiedFile(path=path, changes=changes, proposed=False)
 
 
 def _symbols(requirements: Sequence[Requirement]) -> list[p.CodeSymbol]:
@@ -1131,7 +1186,9 @@ def dependencies(
     ]
     internal = []
     for requirement in facts.spec.requirements:
-        match = re.search(r"\b(?:existing|reuse|current)\s+([^,.;]{3,60})", requirement.text)
+        if requirement.kind == "success":  # a criterion measures the feature; it needs nothing
+            continue
+        match = re.search(r"\b(?:existing|reuse|current)\s+([^,.;()]{3,60})", requirement.text)
         if match:
             internal.append(
                 p.InternalDependency(

@@ -24,6 +24,8 @@ from drafter.model import plan as p
 
 _GENERIC = frozenset({"src", "lib", "tests", "test", "unit", "integration", "e2e", "__tests__",
                       "__vitest__", "spec", "specs", "app", "pkg", "internal"})  # fmt: skip
+_COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$")
+_ENV_TEMPLATE = re.compile(r"^\.env[.-](?:example|template|sample|dist)$")
 _TEST_AFFIXES = re.compile(r"^test_|(?:_test|\.test|\.spec|_spec|-tests?)$")
 
 
@@ -89,6 +91,19 @@ class Grounding:
                 if not self.repository.exists(path):
                     return path
         return None
+
+    def compose_files(self) -> dict[str, str]:
+        """Compose files at the top two levels → their text (services are declared there)."""
+        found = {}
+        for name in self.repository.files:
+            base = name.rpartition("/")[2]
+            if name.count("/") <= 1 and _COMPOSE.match(base):
+                found[name] = _read(self.repository.root / name)
+        return found
+
+    def env_template(self) -> str | None:
+        """The committed example of the environment settings (`.env.example`, `.env-template`)."""
+        return next((n for n in self.repository.files if _ENV_TEMPLATE.match(n)), None)
 
     def language(self) -> str | None:
         """The language of the best-ranked source file, else the repository's main one."""

@@ -40,14 +40,32 @@ def short(text: str, limit: int = 90) -> str:
         cut = cut.rsplit(" ", 1)[0]
     if NEGATION.search(text[len(cut) :]) and not NEGATION.search(cut):
         return text
-    return cut.rstrip(",;:.(、，") + "…"
+    cut = cut.rstrip(",;:.(、，")
+    return cut + "…" + _closers(cut)
+
+
+_PAIRS = {"(": ")", "[": "]", "**": "**", "`": "`"}
+
+
+def _closers(text: str) -> str:
+    """What closes the markup and brackets a cut left open ("**bold te…" gets "**"), innermost
+    first, so a shortened text never bolds or brackets the rest of its line."""
+    stack: list[str] = []
+    for token in re.findall(r"\*\*|`|[()\[\]]", text):
+        if stack and token == _PAIRS.get(stack[-1]) and (token != "(" and token != "["):
+            stack.pop()
+        elif token in _PAIRS and not (stack and stack[-1] == "`" and token != "`"):
+            stack.append(token)
+    return "".join(_PAIRS[opener] for opener in reversed(stack))
 
 
 # Sentences that talk to the reader instead of describing the feature: an interjection
 # ("Awesome—", "Sure!"), a pointer at the rest of a document ("Below is a blueprint …").
 _CHATTY = re.compile(
     r"^(?:(?:awesome|great|sure|okay|ok|cool|nice|perfect|absolutely|hi|hello|hey|thanks|"
-    r"thank you)\b\W|(?:below|here) (?:is|are)\b|here's\b|let's\b|in this (?:document|doc)\b)",
+    r"thank you)\b\W|(?:below|here) (?:is|are)\b|here's\b|let's\b|let me\b|"
+    r"in this (?:document|doc)\b|i\b|i[’']\w+|we[’']ll\b|spec this out\b)"
+    r"|\byou(?:[’']ll|[’']d| can| need| want)\b",
     re.IGNORECASE,
 )
 
@@ -57,7 +75,9 @@ def summary_sentences(text: str, count: int = 2, limit: int = 400) -> str:
     chatty preamble; "" when nothing is left."""
     text = re.sub(r"<?https?://\S+>?", " ", clean(text))
     sentences = [
-        s for s in re.split(r"(?<=[.!?。！？])\s*", text) if s.strip() and not _CHATTY.match(s)
+        s
+        for s in re.split(r"(?<=[.!?])\s+|(?<=[。！？])\s*", text)
+        if s.strip() and not _CHATTY.search(s)
     ]
     return short(" ".join(sentences[:count]), limit) if sentences else ""
 
