@@ -191,10 +191,13 @@ def _progress(total: int) -> Iterator[Callable[[SpecResult], None]]:
 
 
 def _report(results: Sequence[SpecResult], seconds: float, out: TextIO) -> None:
-    """Errors and MUST findings on stderr; diffs and the summary table on `out`."""
+    """Each spec's warnings, errors and MUST findings on stderr; diffs and the summary
+    table on `out`."""
     from drafter.app.batch import COLUMNS, totals
 
     for result in results:
+        for warning in result.warnings:
+            print(f"drafter: warning: {result.spec}: {warning}", file=sys.stderr)
         if result.status == "error":
             print(f"drafter: error: {result.spec}: {result.message}", file=sys.stderr)
         for finding in result.must_findings:
