@@ -476,3 +476,27 @@ def test_stories_are_traced_when_the_only_ids_are_success_criteria() -> None:
     text += "\n## Success Criteria\n\n- **SC-001**: 90% of readers keep the theme they chose.\n"
     spec = parse(text, Path("spec.md"))
     assert _ids(spec) == ["SC-001", "US1", "US2"]
+
+
+def test_a_steering_rule_points_at_its_own_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from drafter.cli import app
+
+    repo = _repo(
+        tmp_path,
+        {
+            ".kiro/steering/product.md": "# Product\n\n## Users\n\n- The app MUST work offline.\n",
+            ".kiro/steering/tech.md": "# Tech\n\n## Stack\n\n- Code MUST be typed with mypy.\n",
+        },
+    )
+    spec_dir = repo / ".kiro" / "specs" / "numbering"
+    spec_dir.mkdir(parents=True)
+    shutil.copy(REAL / "kiro-criteria-numbering.md", spec_dir / "requirements.md")
+    spec_to_plan(DraftRequest(spec_path=spec_dir / "requirements.md"))
+    with pytest.raises(SystemExit):
+        app(["check", str(spec_dir / "PLAN.md"), "--format", "sarif"])
+    sarif = json.loads(capsys.readouterr().out)
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["C-tech-A.1"]["properties"]["source"].endswith(".kiro/steering/tech.md:5")
+    assert rules["C-product-A.1"]["properties"]["source"].endswith(".kiro/steering/product.md:5")

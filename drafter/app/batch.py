@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from drafter.app.workflow import DraftRequest, spec_to_plan
 from drafter.core.errors import DrafterError, InputError
+from drafter.drafting.offline import OFFLINE_NOTICE
 from drafter.providers.limiter import CallBound
 
 Status = Literal["ok", "must-failed", "drifted", "error"]
@@ -96,6 +97,9 @@ class SpecResult(BaseModel):
     seconds: float = 0.0
     message: str = ""  # the error, or the unified diff of a drifted plan
     output: str | None = None
+    # What the run warned about (no constitution, an unfilled template, …); the offline
+    # notice, the same for every spec, is said once by the command instead.
+    warnings: list[str] = []
 
     def row(self) -> tuple[str, ...]:
         counts = (self.findings, self.calls, self.tokens)
@@ -146,6 +150,7 @@ def draft_one(spec: Path, options: BatchOptions, bound: CallBound | None = None)
             seconds=time.perf_counter() - started,
             message=diff,
             output=None if result.output is None else str(result.output),
+            warnings=[w for w in result.warnings if w != OFFLINE_NOTICE],
         )
     return SpecResult(
         spec=name, status="error", message=message, seconds=time.perf_counter() - started

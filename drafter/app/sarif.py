@@ -74,10 +74,9 @@ def _constitution_descriptor(rule: Rule, result: CheckResult, root: Path) -> dic
             "principle": rule.principle,
         },
     }
-    if result.constitution_path is not None:
-        descriptor["properties"]["source"] = (
-            f"{_artifact(result.constitution_path, root)['uri']}:{rule.line}"
-        )
+    stated_in = rule.source or result.constitution_path  # a Kiro steering file of its own
+    if stated_in is not None:
+        descriptor["properties"]["source"] = f"{_artifact(stated_in, root)['uri']}:{rule.line}"
     return descriptor
 
 

@@ -180,10 +180,12 @@ def _progress(total: int) -> Iterator[Callable[[SpecResult], None]]:
 
 
 def _report(results: Sequence[SpecResult], seconds: float) -> None:
-    """Errors, MUST findings and diffs, then the summary table."""
+    """Each spec's warnings, errors, MUST findings and diffs, then the summary table."""
     from drafter.app.batch import COLUMNS, totals
 
     for result in results:
+        for warning in result.warnings:
+            print(f"drafter: warning: {result.spec}: {warning}", file=sys.stderr)
         if result.status == "error":
             print(f"drafter: error: {result.spec}: {result.message}", file=sys.stderr)
         for finding in result.must_findings:

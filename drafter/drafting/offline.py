@@ -1580,15 +1580,7 @@ def open_issues(
                 )
             )
         )
-    if inputs.constitution is None:
-        reviews.append(
-            p.ReviewItem(
-                text=_(
-                    "No constitution was found: add one (constitution.md beside the spec or "
-                    ".specify/memory/constitution.md) so the Compliance Check means something."
-                )
-            )
-        )
+    # What the constitution lacks is added when the plan is assembled (drafting.notices).
     return p.OpenIssuesSection(issues=issues, reviews=reviews)
 
 

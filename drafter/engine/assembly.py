@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from drafter.drafting import DraftInputs
+from drafter.drafting.notices import input_reviews
 from drafter.model import plan as p
 
 
@@ -25,8 +26,24 @@ def assemble(
     base = plan_dir if plan_dir is not None else inputs.spec.path.parent
     # The sections are validated instances already: pydantic takes them as they are.
     return p.Plan.model_validate(
-        {**drafted, "references": references(inputs, base), "footer": footer(inputs, steps)}
+        {
+            **drafted,
+            "open_issues": open_issues(inputs, drafted["open_issues"]),
+            "references": references(inputs, base),
+            "footer": footer(inputs, steps),
+        }
     )
+
+
+def open_issues(inputs: DraftInputs, drafted: BaseModel) -> p.OpenIssuesSection:
+    """The drafted Open Issues plus the review items the inputs call for, whatever drafted
+    the section (a model cannot be relied on to say the constitution was missing). A section
+    reused from the plan on disk holds them already: each is added once."""
+    assert isinstance(drafted, p.OpenIssuesSection)
+    missing = [r for r in input_reviews(inputs) if r not in drafted.reviews]
+    if not missing:
+        return drafted
+    return drafted.model_copy(update={"reviews": [*drafted.reviews, *missing]})
 
 
 def references(inputs: DraftInputs, plan_dir: Path) -> list[p.Reference]:

@@ -51,8 +51,10 @@ def _facet(inputs: DraftInputs, name: str) -> object:
     if name == "constitution":
         rules = inputs.constitution.rules if inputs.constitution else ()
         return [(r.id, r.level, r.text) for r in rules]
-    if name == "constitution_present":
-        return inputs.constitution is not None
+    if name == "constitution_present":  # none, an unfilled template, or one with rules
+        if inputs.constitution is None:
+            return False
+        return "unfilled" if inputs.constitution.unfilled else True
     value = getattr(spec, name)
     if isinstance(value, tuple):
         return [

@@ -79,6 +79,8 @@ class Constitution(_Frozen):
     checks: tuple[DeclaredCheck, ...] = ()
     # Files read besides `path`: the other Kiro steering files (tech.md, structure.md, …).
     extra_sources: tuple[Path, ...] = ()
+    # Still the unfilled template (headings are placeholders): no rule was taken from it.
+    unfilled: bool = False
 
     def check_for(self, rule_id: str) -> DeclaredCheck | None:
         return next((c for c in self.checks if c.rule_id == rule_id), None)
@@ -548,7 +550,13 @@ def parse(text: str, path: Path) -> Constitution:
     if any(_PLACEHOLDER.fullmatch(_clean(h.text)) for h in headings):
         warning = f"constitution {path} is an unfilled template: no rules taken"
         return Constitution(
-            path=path, title=title, version=version, principles=(), rules=(), warnings=(warning,)
+            path=path,
+            title=title,
+            version=version,
+            principles=(),
+            rules=(),
+            warnings=(warning,),
+            unfilled=True,
         )
     warnings: list[str] = []
     if placeholders:
