@@ -96,10 +96,10 @@ def test_check_json_keys_are_documented(example: Path) -> None:
 
 
 def test_batch_json_keys_are_documented(example: Path) -> None:
-    _run("batch", "SPEC.md", "--json", "report.json")
+    _run("batch", "SPEC.md", "--report", "report.json")
     report = json.loads((example / "report.json").read_text("utf-8"))
     ci = _doc("ci.md")
-    assert set(report) == _braced(ci, "`--json FILE` the same results as")
+    assert set(report) == _braced(ci, "`--report FILE` writes the same results as JSON")
     assert set(report["specs"][0]) == _braced(ci, "`specs` one object per spec,")
     assert set(report["totals"]) == _braced(ci, "`totals` the counts")
 

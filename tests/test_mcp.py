@@ -141,6 +141,18 @@ def test_update_keeps_hand_edits_and_write_false_writes_nothing(repo: Path) -> N
         assert updated.structured_content["kept"] == ["goal"]
         assert "Our own words." in plan.read_text("utf-8")
 
+        # A trailer naming a spec outside the repository is refused like a path argument.
+        moved = repo.parent / "outside" / "SPEC.md"
+        moved.parent.mkdir()
+        shutil.copy(repo / SPEC, moved)
+        text = plan.read_text("utf-8")
+        assert '"spec": "SPEC.md"' in text
+        plan.write_text(text.replace('"spec": "SPEC.md"', '"spec": "../../outside/SPEC.md"'))
+        refused = error_text(await session.call_tool("update_plan", {"plan": PLAN}))
+        assert "spec recorded in csv-export/PLAN.md" in refused
+        assert "outside the working directory" in refused
+        assert not (moved.parent / "PLAN.md").exists()
+
     serve(repo, scenario)
 
 

@@ -227,7 +227,15 @@ class DrafterMCP(MCPServer[Any]):
         inputs are unchanged are reused; the rest are redrafted.
         """
         plan_path = self.inside(plan, "plan")
-        work = lambda: spec_to_plan(update_request(plan_path))  # noqa: E731
+
+        def work() -> DraftResult:
+            request = update_request(plan_path)
+            # The plan's trailer names the spec and constitution: they too stay in the root.
+            self.inside(str(request.spec_path), f"spec recorded in {plan}")
+            if request.constitution_path is not None:
+                self.inside(str(request.constitution_path), f"constitution recorded in {plan}")
+            return spec_to_plan(request)
+
         result = await self._draft(ctx, f"updating {plan}", work)
         return self.draft_out(result)
 

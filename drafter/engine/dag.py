@@ -9,6 +9,7 @@ calls run at once is the provider's bound (`drafter.providers.limiter`), not the
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ class PipelineOptions:
     judge: RuleJudge | None = None
     # Where the plan will be written (links in it are relative to it); None: beside the spec.
     plan_dir: Path | None = None
+    # Set from another thread (drafter batch on Ctrl-C) to stop drafting at once.
+    stop: threading.Event | None = None
 
 
 class Blocked(DrafterError):
