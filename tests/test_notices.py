@@ -82,7 +82,7 @@ def test_batch_shows_each_specs_constitution_warning(
     monkeypatch.chdir(tmp_path)
     for variable in [v for v in os.environ if v.startswith("DRAFTER_") and "CACHE" not in v]:
         monkeypatch.delenv(variable)
-    result = CliRunner().invoke(app, ["batch", "*/SPEC.md", "--json", "report.json"])
+    result = CliRunner().invoke(app, ["batch", "*/SPEC.md"])
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert any(
