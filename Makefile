@@ -49,6 +49,7 @@ docs: setup  ## regenerate docs/cli-reference.md and the synopsis in docs/cli.md
 bench: setup  ## print speed figures as ratios to baselines measured in the same run
 	$(BIN)/python bench/bench_offline.py
 	$(BIN)/python bench/bench_llm.py
+	$(BIN)/python bench/bench_grounding.py  # corpus trees from ../trees (see docs/grounding.md)
 
 record: setup  ## re-record cassettes/ for the examples from the fake provider (no key needed)
 	@set -e; log=$$(mktemp); \

@@ -366,8 +366,8 @@ def test_check_reports_a_modified_file_that_does_not_exist(tmp_path: Path) -> No
     assert "`src/shop/basket.py`" in line and "basket.py" in findings[0].message
 
 
-def grounded_inputs(tmp_path: Path) -> DraftInputs:
-    root = make_repo(tmp_path / "shop", PYTHON_FILES)
+def grounded_inputs(tmp_path: Path, extra: dict[str, str] | None = None) -> DraftInputs:
+    root = make_repo(tmp_path / "shop", PYTHON_FILES | (extra or {}))
     spec_path = root / "specs/001-cart-discounts/spec.md"
     return DraftInputs(
         spec=spec_module.load(spec_path),
@@ -377,12 +377,14 @@ def grounded_inputs(tmp_path: Path) -> DraftInputs:
 
 
 def test_llm_context_carries_the_repository_map(tmp_path: Path) -> None:
-    inputs = grounded_inputs(tmp_path)
+    inputs = grounded_inputs(tmp_path, {"AGENTS.md": "# Agents\n\nRun `make check` first.\n"})
     text = context_text(inputs)
     assert "# Repository (shop)" in text
     assert "- `src/shop/cart.py`: FR-001" in text
     assert "`uv run pytest`" in text
     assert "`src/shop/cart.py` is tested in `tests/unit/shop/test_cart.py`" in text
+    assert "- `specs/001-cart-discounts/spec.md`" in text  # earlier specs are listed
+    assert "## Steering: AGENTS.md (first lines)\n> # Agents\n>\n> Run `make check` first." in text
     bare = DraftInputs(spec=inputs.spec, constitution=None)
     assert "# Repository" not in context_text(bare)  # no repository: the context as before
 

@@ -9,13 +9,14 @@ which is byte-identical for every section of a run, so providers cache it once.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from drafter.drafting.placement import Grounding
 from drafter.inputs.repository import SOURCE_EXTENSIONS
 
 TOKENS = 3000  # default budget; about four characters a token
 _CHARS_PER_TOKEN = 4
+STEERING_LINES = 12  # lines of each steering file (AGENTS.md, CLAUDE.md…), paths of earlier specs
 
 
 def render(grounding: Grounding, budget_tokens: int = TOKENS) -> str:
@@ -54,9 +55,6 @@ def render(grounding: Grounding, budget_tokens: int = TOKENS) -> str:
         symbols = repository.symbols.get(candidate.path, ())[:12]
         if symbols and not add(f"- `{candidate.path}`: {', '.join(symbols)}"):
             break
-    if repository.steering:
-        add("")
-        add("## Steering files: " + ", ".join(f"`{s}`" for s in repository.steering))
     add("")
     add("## Folders with the most source files")
     folders = Counter(
@@ -67,7 +65,29 @@ def render(grounding: Grounding, budget_tokens: int = TOKENS) -> str:
     for folder, count in folders.most_common(40):
         if not add(f"- `{folder}/` ({count})"):
             break
+    if repository.specs:
+        add("")
+        add("## Earlier specs and plans")
+        for path in repository.specs[-STEERING_LINES:]:
+            if not add(f"- `{path}`"):
+                break
+    for path in repository.steering:  # the project's own instructions, as far as room allows
+        excerpt = _head_lines(repository.root / path, STEERING_LINES)
+        if excerpt:
+            add("")
+            add(f"## Steering: {path} (first lines)")
+            for line in excerpt:
+                if not add(f"> {line}" if line else ">"):
+                    break
     return "\n".join(lines).rstrip("\n")
+
+
+def _head_lines(path: Path, count: int) -> list[str]:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return [line.rstrip() for _, line in zip(range(count), handle, strict=False)]
+    except OSError:
+        return []
 
 
 def _test_examples(grounding: Grounding) -> list[tuple[str, str]]:
