@@ -85,7 +85,7 @@ def test_shard_is_stable_across_processes(tmp_path: Path) -> None:
 def test_shard_option_splits_a_batch(project: Path) -> None:
     drafted: list[str] = []
     for k in (1, 2):
-        code, _ = invoke("specs/*/SPEC.md", "--shard", f"{k}/2", "--json", f"r{k}.json")
+        code, _ = invoke("specs/*/SPEC.md", "--shard", f"{k}/2", "--report", f"r{k}.json")
         assert code in (0, 1)
         report = json.loads((project / f"r{k}.json").read_text())
         drafted += [entry["spec"] for entry in report["specs"]]
@@ -144,7 +144,7 @@ def test_check_passes_on_fresh_plans_and_finds_a_one_line_drift(project: Path) -
 
 def test_one_bad_spec_does_not_stop_the_others(project: Path) -> None:
     (project / "specs" / "beta" / "SPEC.md").write_bytes(b"\xff\xfe not utf-8 \x00")
-    code, _ = invoke("specs/*/SPEC.md", "--junit", "out/junit.xml", "--json", "out/r.json")
+    code, _ = invoke("specs/*/SPEC.md", "--junit", "out/junit.xml", "--report", "out/r.json")
 
     assert code == 1
     assert (project / "specs" / "alpha" / "PLAN.md").is_file()
@@ -225,7 +225,7 @@ def test_record_dir_then_replay_dir_with_jobs(project: Path) -> None:
     counts = [len(yaml.safe_load(t.read_text())["interactions"]) for t in tapes]
     assert min(counts) >= len(SECTIONS) and sum(counts) == calls
 
-    code, output = invoke("specs/*/SPEC.md", *flags, "--replay-dir", "tapes", "--json", "r.json")
+    code, output = invoke("specs/*/SPEC.md", *flags, "--replay-dir", "tapes", "--report", "r.json")
     report = json.loads((project / "r.json").read_text())
     assert {entry["status"] for entry in report["specs"]} == {"drifted"}, output
     assert [entry["calls"] for entry in report["specs"]] == counts

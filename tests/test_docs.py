@@ -54,6 +54,38 @@ def test_ci_docs_say_what_no_cache_and_no_resume_each_do() -> None:
         assert f"- **`{flag}`**" in ci
 
 
+def test_fake_provider_docs_list_every_fault_kind_with_its_keys() -> None:
+    from drafter.testing.fake_openai import FAULTS
+
+    doc = _doc("fake-provider.md")
+    for kind, (keys, _) in FAULTS.items():
+        row = re.search(rf"^\| `{kind}` \|([^|]*)\|", doc, re.M)
+        assert row is not None, kind
+        assert set(re.findall(r"`(\w+)`", row.group(1))) == set(keys), kind
+
+
+def test_every_flag_the_docs_pass_to_a_command_exists() -> None:
+    """`drafter COMMAND … --flag` anywhere in the docs, README or action.yml names an option
+    of that command (continued lines joined)."""
+    import typer
+
+    group: Any = typer.main.get_command(app)
+    options = {
+        name: {opt for param in command.params for opt in param.opts} | {"-h", "--help"}
+        for name, command in group.commands.items()
+    }
+    unknown, seen = [], 0
+    for page in sorted([*DOCS.glob("*.md"), REPO / "README.md", REPO / "action.yml"]):
+        text = re.sub(r"(\\|>)\n\s+", " ", page.read_text("utf-8"))
+        for match in re.finditer(r"\bdrafter\s+([a-z][a-z-]+)\b([^\n`|]*)", text):
+            command, rest = match.groups()
+            if command in options:
+                seen += 1
+                flags = re.findall(r"(?<![\w-])(--[a-z][\w-]*|-[a-z])\b", rest)
+                unknown += [(page.name, command, f) for f in flags if f not in options[command]]
+    assert seen > 50 and unknown == []
+
+
 # --- documented --json keys -------------------------------------------------------------------
 
 
@@ -96,10 +128,10 @@ def test_check_json_keys_are_documented(example: Path) -> None:
 
 
 def test_batch_json_keys_are_documented(example: Path) -> None:
-    _run("batch", "SPEC.md", "--json", "report.json")
+    _run("batch", "SPEC.md", "--report", "report.json")
     report = json.loads((example / "report.json").read_text("utf-8"))
     ci = _doc("ci.md")
-    assert set(report) == _braced(ci, "`--json FILE` the same results as")
+    assert set(report) == _braced(ci, "`--report FILE` writes the same results as JSON")
     assert set(report["specs"][0]) == _braced(ci, "`specs` one object per spec,")
     assert set(report["totals"]) == _braced(ci, "`totals` the counts")
 

@@ -211,3 +211,16 @@ def test_schema_of_reads_the_json_schema_name() -> None:
     body = b'{"response_format": {"json_schema": {"name": "ApiSection"}}}'
     assert recording.schema_of(body) == "ApiSection"
     assert recording.schema_of(b"not json") is None
+
+
+def test_the_shared_prefix_is_stored_once(workdir: Path, fake: FakeOpenAI) -> None:
+    cassette = workdir / "small.yaml"
+    marker = "A sentence only the spec's prose holds (zq-7731)."
+    spec = workdir / "SPEC.md"
+    spec.write_text(spec.read_text("utf-8") + f"\n{marker}\n", "utf-8")
+    first = draft(spec, base_url=fake.base_url, record=cassette)
+    text = cassette.read_text("utf-8")
+    assert text.count("zq-7731") == 1  # once, though every request carried the spec
+    assert len(interactions(cassette)) >= len(SECTIONS)
+    replayed = draft(workdir / "SPEC.md", replay=cassette)
+    assert replayed.text == first.text

@@ -337,3 +337,31 @@ def test_rendering_writes_no_cache_outside_the_cache_dir(
     spec_to_plan(DraftRequest(spec_path=spec_path, to_stdout=True))
     assert list(home.iterdir()) == []
     assert (cache_dir / "jinja2").is_dir()
+
+
+# --- JSON output: --json prints, --report writes, on both commands -------------------------------
+
+
+def test_json_with_stdout_carries_the_plan_text(tmp_path: Path) -> None:
+    import json
+
+    spec_path = _copy_example(tmp_path)
+    result = _cli("spec-to-plan", str(spec_path), "--stdout", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["output"] is None
+    assert summary["text"].startswith("# Implementation Plan")
+
+
+def test_batch_json_prints_and_report_writes(tmp_path: Path) -> None:
+    import json
+
+    _copy_example(tmp_path / "a")
+    result = _cli("batch", "a/SPEC.md", "--json", "--report", "out/r.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)  # the table went to stderr
+    assert printed["totals"]["specs"] == 1
+    assert json.loads((tmp_path / "out" / "r.json").read_text())["totals"] == printed["totals"]
+    drafted = _cli("spec-to-plan", "a/SPEC.md", "--report", "s.json", cwd=tmp_path)
+    assert drafted.returncode == 0, drafted.stderr
+    assert json.loads((tmp_path / "s.json").read_text())["drafter"] == "offline"

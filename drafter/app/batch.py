@@ -15,6 +15,7 @@ import difflib
 import glob
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from xml.etree import ElementTree
 from pydantic import BaseModel, ConfigDict
 
 from drafter.app.workflow import DraftRequest, spec_to_plan
-from drafter.core.errors import DrafterError, InputError
+from drafter.core.errors import DrafterError, InputError, Interrupted
 from drafter.drafting.offline import OFFLINE_NOTICE
 from drafter.providers.limiter import CallBound
 
@@ -117,7 +118,12 @@ class BatchOptions(BaseModel):
     settings_flags: dict[str, Any] = {}
 
 
-def draft_one(spec: Path, options: BatchOptions, bound: CallBound | None = None) -> SpecResult:
+def draft_one(
+    spec: Path,
+    options: BatchOptions,
+    bound: CallBound | None = None,
+    stop: threading.Event | None = None,
+) -> SpecResult:
     """Draft one spec; every failure becomes the result's status, never an exception."""
     name = stable_name(spec)
     started = time.perf_counter()
@@ -130,6 +136,7 @@ def draft_one(spec: Path, options: BatchOptions, bound: CallBound | None = None)
                 replay=options.replay_dir and cassette_for(options.replay_dir, spec),
                 settings_flags=options.settings_flags,
                 bound=bound,
+                stop=stop,
             )
         )
         diff = drift(spec.parent / "PLAN.md", result.text) if options.check else ""
@@ -181,16 +188,33 @@ def run(
     options: BatchOptions,
     on_done: Callable[[SpecResult], None] = lambda result: None,
 ) -> list[SpecResult]:
-    """Draft `specs`, `options.jobs` at a time; results in the order of `specs`."""
+    """Draft `specs`, `options.jobs` at a time; results in the order of `specs`.
+
+    Ctrl-C stops every spec at once (their drafted sections stay kept for a re-run), starts
+    no other, and raises `Interrupted` saying how many specs finished.
+    """
     bound = CallBound(options.max_concurrency)
+    stop = threading.Event()
+    finished: list[SpecResult] = []
 
     def work(spec: Path) -> SpecResult:
-        result = draft_one(spec, options, bound)
-        on_done(result)
+        result = draft_one(spec, options, bound, stop)
+        if not stop.is_set():
+            finished.append(result)
+            on_done(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="drafter-batch") as pool:
+    pool = ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="drafter-batch")
+    try:
         return list(pool.map(work, specs))
+    except KeyboardInterrupt:
+        stop.set()
+        raise Interrupted(
+            f"interrupted after {len(finished)} of {len(specs)} specs; no plan was half "
+            "written and drafted sections are kept: run the same command again to resume"
+        ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- reports -------------------------------------------------------------------------------

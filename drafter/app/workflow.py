@@ -7,9 +7,10 @@ before drafting starts, by `resolve_run`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from drafter.checks import grounding
 from drafter.checks.compliance import check
 from drafter.checks.report import Finding, Report
 from drafter.core import config
-from drafter.core.errors import InputError, OverwriteRefused
+from drafter.core.errors import InputError, Interrupted, OverwriteRefused
 from drafter.core.files import read_plan, write_atomic
 from drafter.document import layout, trailer
 from drafter.document.render import render
@@ -55,6 +56,7 @@ class DraftRequest:
     record: Path | None = None  # cassette to record the provider traffic into
     replay: Path | None = None  # cassette to answer from, with no network
     bound: CallBound | None = None  # provider calls in flight, shared with other runs
+    stop: threading.Event | None = None  # set by another thread to interrupt the run
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,19 @@ def drafter_for(
 
 
 def spec_to_plan(request: DraftRequest) -> DraftResult:
+    """Draft, check, render and write one plan (see `DraftRequest`).
+
+    Ctrl-C (or `request.stop`) raises `Interrupted`: the plan is written whole or not at all,
+    and the sections an LLM run drafted stay kept for the next run.
+    """
+    kept_in: list[Path] = []  # where drafted sections are kept, once the run knows
+    try:
+        return _spec_to_plan(request, kept_in)
+    except (KeyboardInterrupt, Interrupted):
+        raise Interrupted(_interrupted(request, kept_in[0] if kept_in else None)) from None
+
+
+def _spec_to_plan(request: DraftRequest, kept_in: list[Path]) -> DraftResult:
     run = resolve_run(request)
     settings, output, previous = run.settings, run.output, run.previous
     inputs, warnings = run.inputs, run.warnings
@@ -250,6 +265,9 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
             allow_partial=request.allow_partial,
             plan_dir=(output or request.spec_path).parent,
         )
+        options = replace(options, stop=request.stop)
+        if options.partial_dir is not None:
+            kept_in.append(options.partial_dir)
         if previous is not None:
             drafter = update.ReusingDrafter(
                 drafter, previous, set(request.sections), draft_all=run.taped
@@ -303,6 +321,16 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
         missing=outcome.missing,
         decisions=decisions,
         mode=run.mode,
+    )
+
+
+def _interrupted(request: DraftRequest, kept_in: Path | None) -> str:
+    kept = sorted(kept_in.glob("*.json")) if kept_in is not None and kept_in.is_dir() else []
+    if not kept:
+        return f"interrupted; nothing was written for {request.spec_path}"
+    return (
+        f"interrupted; nothing was written, and {len(kept)} drafted section(s) are kept in "
+        f"{kept_in}: run the same command again to draft only the rest"
     )
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from drafter import __version__
-from drafter.core.errors import DrafterError
+from drafter.core.errors import DrafterError, InputError, Interrupted
 
 app = typer.Typer(
     name="drafter",
@@ -52,10 +53,23 @@ def fail(message: str, exit_code: int) -> typer.Exit:
     return typer.Exit(exit_code)
 
 
+def write_report(path: Path, text: str) -> None:
+    """Write a report file (JSON, JUnit) whole, or say in one line why it cannot be."""
+    from drafter.core.files import write_atomic
+
+    try:
+        write_atomic(path, text)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from error
+
+
 def main() -> None:
     """Console-script entry point: drafter errors become one line on stderr and an exit code."""
     try:
         app()
+    except Interrupted as interrupted:
+        print(f"drafter: {interrupted}", file=sys.stderr)
+        sys.exit(interrupted.exit_code)
     except DrafterError as error:
         if os.environ.get(_DEBUG_ENV):
             raise

@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from drafter.cli.app import app
+from drafter.cli.app import app, write_report
 from drafter.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -50,8 +50,16 @@ def batch(
         Path | None,
         typer.Option("--record-dir", help="Record each spec's traffic into DIR/<spec path>.yaml."),
     ] = None,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", help="Write the results as JSON to this file.")
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the results as JSON on stdout (the table and diffs go to stderr).",
+        ),
+    ] = False,
+    report_file: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write the results as JSON to this file."),
     ] = None,
     junit_file: Annotated[
         Path | None,
@@ -139,16 +147,19 @@ def batch(
     with _progress(len(specs)) as done:
         results = runner.run(specs, options, done)
     seconds = time.perf_counter() - started
-    _report(results, seconds)
-    if json_file is not None:
-        summary = {
-            "specs": [r.model_dump() for r in results],
-            "totals": runner.totals(results),
-            "wall_s": round(seconds, 3),
-        }
-        _write(json_file, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    _report(results, seconds, sys.stderr if as_json else sys.stdout)
+    summary = {
+        "specs": [r.model_dump() for r in results],
+        "totals": runner.totals(results),
+        "wall_s": round(seconds, 3),
+    }
+    text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+    if as_json:
+        sys.stdout.write(text)
+    if report_file is not None:
+        write_report(report_file, text)
     if junit_file is not None:
-        _write(junit_file, runner.junit(results, seconds))
+        write_report(junit_file, runner.junit(results, seconds))
     raise typer.Exit(runner.exit_code(results))
 
 
@@ -179,8 +190,9 @@ def _progress(total: int) -> Iterator[Callable[[SpecResult], None]]:
     yield line
 
 
-def _report(results: Sequence[SpecResult], seconds: float) -> None:
-    """Each spec's warnings, errors, MUST findings and diffs, then the summary table."""
+def _report(results: Sequence[SpecResult], seconds: float, out: TextIO) -> None:
+    """Each spec's warnings, errors and MUST findings on stderr; diffs and the summary
+    table on `out`."""
     from drafter.app.batch import COLUMNS, totals
 
     for result in results:
@@ -191,12 +203,12 @@ def _report(results: Sequence[SpecResult], seconds: float) -> None:
         for finding in result.must_findings:
             print(finding, file=sys.stderr)
         if result.status == "drifted":
-            sys.stdout.write(result.message)
+            out.write(result.message)
     rows = [r.row() for r in results]
     count = totals(results)
     tally = ", ".join(f"{count[s]} {s}" for s in ("ok", "must-failed", "drifted", "error"))
     footer = f"{count['specs']} specs in {seconds:.1f} s: {tally}"
-    if sys.stdout.isatty():
+    if out.isatty():
         from rich.console import Console
         from rich.table import Table
 
@@ -205,7 +217,7 @@ def _report(results: Sequence[SpecResult], seconds: float) -> None:
             table.add_column(column, justify="left" if column in ("spec", "status") else "right")
         for row in rows:
             table.add_row(*row)
-        Console().print(table)
+        Console(file=out).print(table)
         return
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(COLUMNS)]
     for row in (COLUMNS, *rows):
@@ -213,13 +225,5 @@ def _report(results: Sequence[SpecResult], seconds: float) -> None:
             cell.ljust(width) if i < 2 else cell.rjust(width)
             for i, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
-        print("  ".join(cells).rstrip())
-    print(footer)
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, "utf-8")
-    except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror}") from error
+        print("  ".join(cells).rstrip(), file=out)
+    print(footer, file=out)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from drafter.cli.app import app, fail
+from drafter.cli.app import app, fail, write_report
 from drafter.core.errors import InputError
 
 
@@ -39,8 +39,17 @@ def spec_to_plan(
         bool, typer.Option("--stdout", help="Print the plan; write no file.")
     ] = False,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a machine-readable summary on stdout (with the plan's text under "
+            '"text" when --stdout is given too).',
+        ),
     ] = False,
+    report_file: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write the JSON summary to this file."),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite a PLAN.md that was edited by hand.")
     ] = False,
@@ -180,10 +189,12 @@ def spec_to_plan(
             },
         )
     )
-    _report(result, as_json=as_json, to_stdout=stdout)
+    _report(result, as_json=as_json, to_stdout=stdout, report_file=report_file)
 
 
-def _report(result: Any, *, as_json: bool, to_stdout: bool) -> None:
+def _report(
+    result: Any, *, as_json: bool, to_stdout: bool, report_file: Path | None = None
+) -> None:
     """Warnings, findings and what was written on stderr; exit 1 on a MUST failure."""
     for warning in result.warnings:
         print(f"drafter: warning: {warning}", file=sys.stderr)
@@ -196,8 +207,11 @@ def _report(result: Any, *, as_json: bool, to_stdout: bool) -> None:
         _print_decisions(result.decisions)
     for finding in result.findings:
         print(finding.format(), file=sys.stderr)
+    summary = json.dumps(_summary(result, to_stdout), indent=2, ensure_ascii=False) + "\n"
+    if report_file is not None:
+        write_report(report_file, summary)
     if as_json:
-        print(json.dumps(_summary(result), indent=2, ensure_ascii=False))
+        sys.stdout.write(summary)
     elif to_stdout:
         sys.stdout.write(result.text)
     elif result.output is not None:
@@ -211,7 +225,7 @@ def _report(result: Any, *, as_json: bool, to_stdout: bool) -> None:
         raise typer.Exit(1)
 
 
-def _summary(result: Any) -> dict[str, Any]:
+def _summary(result: Any, with_text: bool) -> dict[str, Any]:
     from drafter.app.checking import traceability
     from drafter.inputs.spec import identifiers
     from drafter.model.sections import SECTIONS
@@ -245,6 +259,7 @@ def _summary(result: Any) -> dict[str, Any]:
             "unchanged": result.decisions.reused,
             "stale": result.decisions.stale,
         },
+        **({"text": result.text} if with_text else {}),
     }
 
 

@@ -27,3 +27,9 @@ class ProviderError(DrafterError):
     def __init__(self, message: str, section: str | None = None) -> None:
         super().__init__(f"section {section}: {message}" if section else message)
         self.section = section
+
+
+class Interrupted(DrafterError):
+    """The user interrupted the run (Ctrl-C): nothing half-written, drafted sections kept."""
+
+    exit_code = 130

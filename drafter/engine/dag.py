@@ -9,6 +9,7 @@ calls run at once is the provider's bound (`drafter.providers.limiter`), not the
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ class PipelineOptions:
     judge: RuleJudge | None = None
     # Where the plan will be written (links in it are relative to it); None: beside the spec.
     plan_dir: Path | None = None
+    # Set from another thread (drafter batch on Ctrl-C) to stop drafting at once.
+    stop: threading.Event | None = None
 
 
 class Blocked(DrafterError):
@@ -184,7 +187,9 @@ def _load_kept(section: Section, directory: Path | None) -> BaseModel | None:
 def empty_section(section: Section, cause: str) -> BaseModel:
     """A minimal valid `section.model` whose review item says why it was not drafted."""
     values = _empty_values(section.model)
-    values["reviews"] = [p.ReviewItem(text=f"section {section.name} could not be drafted: {cause}")]
+    values["reviews"] = [
+        p.not_drafted_review(section.name, cause.removeprefix(f"section {section.name}: "))
+    ]
     return section.model.model_validate(values)
 
 

@@ -4,15 +4,17 @@ with rules, then the assembled plan and what it cost."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from drafter.checks.report import Report
-from drafter.core.errors import DrafterError, ProviderError
+from drafter.core.errors import DrafterError, Interrupted, ProviderError
 from drafter.drafting import Drafter, DraftInputs, prompts
 from drafter.engine.assembly import assemble
 from drafter.engine.dag import Blocked, PipelineOptions, draft_sections, empty_section
@@ -20,6 +22,8 @@ from drafter.engine.rule_repair import repair
 from drafter.model import plan as p
 from drafter.model.sections import BY_NAME, SECTIONS, depth
 from drafter.providers.usage import SectionUsage, Usage
+
+T = TypeVar("T")
 
 __all__ = ["DraftOutcome", "PipelineOptions", "adraft_plan", "draft_plan", "partial_dir"]
 
@@ -62,7 +66,7 @@ async def adraft_plan(
     options = options or PipelineOptions()
     started = time.perf_counter()
     records: dict[str, SectionUsage] = {s.name: SectionUsage(section=s.name) for s in SECTIONS}
-    results = await draft_sections(inputs, drafter, options, records)
+    results = await _stoppable(draft_sections(inputs, drafter, options, records), options)
     failures = {name: r for name, r in results.items() if isinstance(r, DrafterError)}
     if failures and not options.allow_partial:
         raise _run_failure(failures, results, options)
@@ -89,6 +93,25 @@ async def adraft_plan(
     if options.partial_dir is not None and not failures:
         shutil.rmtree(options.partial_dir, ignore_errors=True)
     return outcome
+
+
+STOP_POLL_S = 0.1  # how soon a stop set by another thread is seen
+
+
+async def _stoppable(work: Coroutine[Any, Any, T], options: PipelineOptions) -> T:
+    """Run `work`; when `options.stop` is set, cancel it and raise `Interrupted` (the
+    sections drafted so far stay in `options.partial_dir`)."""
+    if options.stop is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        if options.stop.is_set():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise Interrupted("interrupted")
+        await asyncio.wait({task}, timeout=STOP_POLL_S)
+    return task.result()
 
 
 def _run_failure(

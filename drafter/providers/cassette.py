@@ -248,9 +248,62 @@ def _order(interaction: dict[str, Any]) -> tuple[str, str]:
     return (schema_of(body.encode("utf-8") if isinstance(body, str) else body) or "", body)
 
 
+# A message sent in more than one request (the shared prefix: system prompt, constitution, spec)
+# is stored once under this key and referenced from each request body.
+SHARED_KEY = "shared_messages"
+_MIN_SHARED_CHARS = 200
+
+
+def _share_messages(interactions: list[dict[str, Any]]) -> dict[str, str]:
+    """Replace repeated message contents in the (canonically ordered) request bodies with a
+    reference; returns the shared texts by reference."""
+    bodies = [_json_body(interaction) for interaction in interactions]
+    seen: dict[str, int] = {}
+    for body in bodies:
+        for message in (body or {}).get("messages", []):
+            content = message.get("content")
+            if isinstance(content, str) and len(content) >= _MIN_SHARED_CHARS:
+                seen[content] = seen.get(content, 0) + 1
+    shared: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for interaction, body in zip(interactions, bodies, strict=True):
+        if body is None:
+            continue
+        for message in body.get("messages", []):
+            content = message.get("content")
+            if isinstance(content, str) and seen.get(content, 0) > 1:
+                if content not in names:
+                    names[content] = f"message-{len(names) + 1}"
+                    shared[names[content]] = content
+                message["content"] = {SHARED_KEY: names[content]}
+        interaction["request"]["body"] = json.dumps(body, indent=2, ensure_ascii=False)
+    return shared
+
+
+def _unshare_messages(interactions: list[dict[str, Any]], shared: dict[str, str]) -> None:
+    for interaction in interactions:
+        body = _json_body(interaction)
+        if body is None:
+            continue
+        for message in body.get("messages", []):
+            content = message.get("content")
+            if isinstance(content, dict) and SHARED_KEY in content:
+                message["content"] = shared[content[SHARED_KEY]]
+        interaction["request"]["body"] = json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def _json_body(interaction: dict[str, Any]) -> dict[str, Any] | None:
+    body = interaction["request"].get("body")
+    try:
+        data = json.loads(body) if isinstance(body, str | bytes) else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 class _ReadableYaml:
     """vcrpy serializer: YAML with multi-line strings (the JSON bodies) as literal blocks,
-    interactions in a canonical order."""
+    interactions in a canonical order, each repeated message stored once."""
 
     @staticmethod
     def serialize(cassette_dict: dict[str, Any]) -> str:
@@ -265,14 +318,21 @@ class _ReadableYaml:
 
         Dumper.add_representer(str, text)
         ordered = dict(cassette_dict)
-        ordered["interactions"] = sorted(cassette_dict["interactions"], key=_order)
+        interactions = sorted(cassette_dict["interactions"], key=_order)
+        shared = _share_messages(interactions)
+        ordered["interactions"] = interactions
+        if shared:
+            ordered[SHARED_KEY] = shared
         return yaml.dump(ordered, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=100)
 
     @staticmethod
     def deserialize(cassette_string: str) -> Any:
         import yaml
 
-        return yaml.load(cassette_string, Loader=yaml.CSafeLoader)
+        data = yaml.load(cassette_string, Loader=yaml.CSafeLoader)
+        if isinstance(data, dict) and SHARED_KEY in data:
+            _unshare_messages(data.get("interactions") or [], data.pop(SHARED_KEY))
+        return data
 
 
 def recorded_model(path: Path) -> str | None:
