@@ -54,6 +54,16 @@ def test_ci_docs_say_what_no_cache_and_no_resume_each_do() -> None:
         assert f"- **`{flag}`**" in ci
 
 
+def test_fake_provider_docs_list_every_fault_kind_with_its_keys() -> None:
+    from drafter.testing.fake_openai import FAULTS
+
+    doc = _doc("fake-provider.md")
+    for kind, (keys, _) in FAULTS.items():
+        row = re.search(rf"^\| `{kind}` \|([^|]*)\|", doc, re.M)
+        assert row is not None, kind
+        assert set(re.findall(r"`(\w+)`", row.group(1))) == set(keys), kind
+
+
 # --- documented --json keys -------------------------------------------------------------------
 
 

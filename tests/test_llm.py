@@ -219,8 +219,8 @@ def test_allow_partial_fills_missing_sections_with_review_items(
     assert set(outcome.missing) == downstream({"testing"})
     reviews = [r.text for r in outcome.plan.testing.reviews]
     assert reviews == [
-        "section testing could not be drafted: section testing: the model refused "
-        "to answer: I can't help with that request."
+        "section testing could not be drafted: the model refused to answer: I can't help "
+        "with that request."
     ]
     assert "depends on section testing" in outcome.plan.steps.reviews[0].text
     assert kept(inputs, config) == {s.name for s in SECTIONS} - downstream({"testing"})

@@ -13,6 +13,9 @@ from typer.testing import CliRunner
 
 from drafter.app.workflow import DraftRequest, spec_to_plan
 from drafter.cli import app
+from drafter.document.readback import read
+from drafter.document.render import render
+from drafter.document.trailer import split as split_trailer
 from drafter.testing.fake_openai import FakeOpenAI
 
 EXAMPLE = EXAMPLES / "csv-export"
@@ -79,7 +82,7 @@ def test_batch_shows_each_specs_constitution_warning(
     monkeypatch.chdir(tmp_path)
     for variable in [v for v in os.environ if v.startswith("DRAFTER_") and "CACHE" not in v]:
         monkeypatch.delenv(variable)
-    result = CliRunner().invoke(app, ["batch", "*/SPEC.md", "--json", "report.json"])
+    result = CliRunner().invoke(app, ["batch", "*/SPEC.md"])
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert any(
@@ -91,3 +94,40 @@ def test_batch_shows_each_specs_constitution_warning(
         line.startswith("drafter: warning: b/SPEC.md: no constitution found") for line in lines
     ), result.stderr
     assert not any("drafted offline" in line for line in lines)
+
+
+# --- --allow-partial: a section that was not drafted ------------------------------------------
+
+
+def test_a_section_not_drafted_says_only_that_and_reads_back(
+    tmp_path: Path, fake: FakeOpenAI
+) -> None:
+    spec = _project(tmp_path, EXAMPLE / "constitution.md")
+    fake.fault("refusal", schema="ComponentsSection")  # security, testing, steps… depend on it
+    fake.fault("refusal", schema="ArchitectureSection")
+    flags = {"model": "openai:fake", "base_url": fake.base_url, "timeout_s": 5.0}
+    result = spec_to_plan(
+        DraftRequest(spec_path=spec, to_stdout=True, allow_partial=True, settings_flags=flags)
+    )
+    assert {"architecture", "components", "security", "testing"} <= set(result.missing)
+    security = result.text.split("## Security Measures\n", 1)[1].split("\n## ", 1)[0]
+    assert security.strip() == (
+        "> **Review:** section security could not be drafted: it depends on section "
+        "components, which could not be drafted"
+    )
+    architecture = result.text.split("## Architecture Overview\n", 1)[1].split("\n## ", 1)[0]
+    assert [line for line in architecture.splitlines() if line] == [
+        "### High-Level Design",
+        "### Technology Stack",
+        "### Design Patterns",
+        "> **Review:** section architecture could not be drafted: the model refused to answer: "
+        "I can't help with that request.",
+    ]
+    for claim in ("No security-relevant", "No unit tests planned", "Not applicable", "Not drawn"):
+        assert claim not in result.text
+    # The plan reads back, and what is read renders to the same text.
+    body, _ = split_trailer(result.text)
+    read_back = read(result.text)
+    assert read_back.plan is not None
+    assert not [f for f in read_back.findings if f.rule_id == "DR-READ"]
+    assert render(read_back.plan, result.report, result.spec) == body

@@ -236,6 +236,7 @@ def _environment(
         dependency_json=dependency_json,
         symbol_heading=lambda kind: p.SYMBOL_HEADINGS[kind],
     )
+    env.tests["undrafted"] = p.undrafted  # `{% if plan.security is undrafted %}`
     # `_("…")` in a template: the template's sentences in the spec's language.
     env.install_gettext_translations(say.gettext, newstyle=True)  # type: ignore[attr-defined]
     return env

@@ -187,7 +187,9 @@ def _load_kept(section: Section, directory: Path | None) -> BaseModel | None:
 def empty_section(section: Section, cause: str) -> BaseModel:
     """A minimal valid `section.model` whose review item says why it was not drafted."""
     values = _empty_values(section.model)
-    values["reviews"] = [p.ReviewItem(text=f"section {section.name} could not be drafted: {cause}")]
+    values["reviews"] = [
+        p.not_drafted_review(section.name, cause.removeprefix(f"section {section.name}: "))
+    ]
     return section.model.model_validate(values)
 
 

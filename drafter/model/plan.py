@@ -8,6 +8,7 @@ Diagrams and tables are structure, so the renderer makes them valid by construct
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +26,21 @@ class ReviewItem(Model):
     """Something the drafter could not know; shown in its section and again under Open Issues."""
 
     text: str = Field(description="What a person must decide or confirm, in one sentence")
+
+
+# `--allow-partial` fills a section it could not draft with an empty one carrying this review
+# item; the template then writes nothing else in it (no "none found" sentence that would read
+# as a finding), and the item is read back from the plan like any other.
+_NOT_DRAFTED = re.compile(r"section [a-z_]+ could not be drafted: ")
+
+
+def not_drafted_review(section: str, cause: str) -> ReviewItem:
+    return ReviewItem(text=f"section {section} could not be drafted: {cause}")
+
+
+def undrafted(section: object) -> bool:
+    """True for a section that `--allow-partial` filled in because it could not be drafted."""
+    return any(_NOT_DRAFTED.match(item.text) for item in getattr(section, "reviews", ()))
 
 
 # --- Goal -------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ _DELTA_KINDS: dict[str, DeltaKind] = {
 _TRAILING_ID = re.compile(rf"^(.*?\S)\s*[(（]\s*({ID})\s*[)）]$")
 _SECTION_NUMBER = re.compile(r"^\d+(?:\.\d+)*\.?\s+")
 _REPEAT_SUFFIXES = "bcdefghijklmnopqrstuvwxyz"
+# Inside a Kiro requirement, where numbered lines are its criteria.
+_CRITERIA_CONTEXTS = ("criteria", "story", "other")
 _CLARIFICATION = re.compile(r"\[NEEDS CLARIFICATION:\s*([^\]]+?)\s*\]")
 _LABEL = re.compile(r"^(\*\*|__)([^*_\n]+?)[:：]?\1[:：]?\s*(.*)$", re.S)
 _META_LINE = re.compile(r"^\s*(\*\*|__)([^*_\n]+?):?\1:?\s*(.*?)\s*$")
@@ -560,18 +562,9 @@ class Extractor:
         """Criteria written as numbered lines of a paragraph (`1.1 …`, `**1.2** …`), which
         markdown does not make list items; continuation lines belong to the one above."""
         story = self.story
-        if (
-            story is None
-            or not story.id.startswith("R")
-            or self.context
-            not in (
-                "criteria",
-                "story",
-                "other",
-            )
-        ):
+        if story is None or not story.id.startswith("R") or self.context not in _CRITERIA_CONTEXTS:
             return False
-        number = story.id[1:].rstrip("bcdefghijklmnopqrstuvwxyz")
+        number = story.id[1:].rstrip(_REPEAT_SUFFIXES)
         found: list[tuple[int, list[str]]] = []
         for offset, line in enumerate(block.text.splitlines()):
             m = _CRITERION_LINE.match(LEAD_MARKS.sub("", line.strip()))
