@@ -64,6 +64,28 @@ def test_fake_provider_docs_list_every_fault_kind_with_its_keys() -> None:
         assert set(re.findall(r"`(\w+)`", row.group(1))) == set(keys), kind
 
 
+def test_every_flag_the_docs_pass_to_a_command_exists() -> None:
+    """`drafter COMMAND … --flag` anywhere in the docs, README or action.yml names an option
+    of that command (continued lines joined)."""
+    import typer
+
+    group: Any = typer.main.get_command(app)
+    options = {
+        name: {opt for param in command.params for opt in param.opts} | {"-h", "--help"}
+        for name, command in group.commands.items()
+    }
+    unknown, seen = [], 0
+    for page in sorted([*DOCS.glob("*.md"), REPO / "README.md", REPO / "action.yml"]):
+        text = re.sub(r"(\\|>)\n\s+", " ", page.read_text("utf-8"))
+        for match in re.finditer(r"\bdrafter\s+([a-z][a-z-]+)\b([^\n`|]*)", text):
+            command, rest = match.groups()
+            if command in options:
+                seen += 1
+                flags = re.findall(r"(?<![\w-])(--[a-z][\w-]*|-[a-z])\b", rest)
+                unknown += [(page.name, command, f) for f in flags if f not in options[command]]
+    assert seen > 50 and unknown == []
+
+
 # --- documented --json keys -------------------------------------------------------------------
 
 
