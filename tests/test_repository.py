@@ -456,3 +456,16 @@ def test_a_new_self_hosted_service_goes_into_the_compose_files(tmp_path: Path) -
     root = make_repo(tmp_path / "shop2", files)
     modified, _, _ = named(draft(root / "specs/001-cart-discounts/spec.md", tmp_path))
     assert not {"docker-compose.yaml", ".env.example"} & modified
+
+
+def test_update_notices_a_named_file_that_was_deleted(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "shop", PYTHON_FILES)
+    spec_path = root / "specs/001-cart-discounts/spec.md"
+    plan_path = spec_path.parent / "PLAN.md"
+    flags = {"cache_dir": tmp_path / "cache"}
+    spec_to_plan(DraftRequest(spec_path=spec_path, output=plan_path, settings_flags=flags))
+    git(root, "rm", "-q", "src/shop/cart.py")
+    git(root, "commit", "-qm", "cart moved out")
+    again = spec_to_plan(DraftRequest(spec_path=spec_path, output=plan_path, settings_flags=flags))
+    missing = [f for f in again.findings if f.rule_id == "DR-PATH"]
+    assert [f.message.split("`")[1] for f in missing] == ["src/shop/cart.py"]

@@ -27,8 +27,8 @@ def spec_to_plan(
         typer.Option(
             "-c",
             "--constitution",
-            help="Constitution file (default: discovered "
-            "beside the spec, in .specify/memory/ or memory/ up to the repo root).",
+            help="Constitution file (default: discovered beside the spec, in .specify/memory/ "
+            "or memory/ up to the repo root, or openspec/project.md or .kiro/steering/*.md).",
         ),
     ] = None,
     output: Annotated[

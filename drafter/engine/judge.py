@@ -33,7 +33,6 @@ from drafter.providers.usage import CallUsage
 TOKENS_PER_VERDICT = 200  # a verdict's rule ID, value, quote and reason, generously
 DEFAULT_OUTPUT_LIMIT = 16_384  # output tokens assumed when max_tokens is not set
 MIN_QUOTE_CHARS = 8  # a shorter quote occurs in almost any plan, so it proves nothing
-USAGE_ROW = "judge"  # the usage table's row for judge calls
 
 
 class JudgedRule(BaseModel):
