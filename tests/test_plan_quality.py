@@ -219,3 +219,14 @@ def test_shortened_text_closes_what_it_opened_and_keeps_negations() -> None:
     assert summary_sentences("Implement phase 3 of docs/Model.md here.") == (
         "Implement phase 3 of docs/Model.md here."
     )  # a period inside a path ends no sentence
+
+
+def test_documentation_and_deployment_are_no_code_modules() -> None:
+    text = _draft(FIXTURES / "documentation" / "SPEC.md")
+    changes = text.split("## Proposed Changes", 1)[1].split("Database Schema", 1)[0]
+    assert "FR-002" not in changes and "FR-003" not in changes and "FR-001" in changes
+    steps = text.split("### Phase", 1)[1]
+    release = steps.split("Documentation & Release", 1)[1]
+    assert "Document: The repository MUST include a README" in release
+    assert "Check the published documentation or deployment: The sweeper MUST be deployed" in text
+    assert not re.search(r"Verify: The repository MUST include a README", text)

@@ -88,6 +88,12 @@ _NAMED_ENDPOINT = re.compile(
     r"(?P<name>(?:[\w-]+\s+){0,3}?endpoint)\b(?!\s+(?:of|at|on)\b)",
     re.IGNORECASE,
 )
+# A requirement met by writing or publishing, not by code: a README, guidance, a deployment.
+_DOCUMENTATION = re.compile(
+    r"\b(?:README|documentation|quickstart|guidance|setup instructions|instructions for|"
+    r"(?:deployed|published|hosted) (?:to|on|in)|changelog|document (?:the|how|its|each|all))\b",
+    re.IGNORECASE,
+)
 _TEST_PATH = re.compile(r"(?:^|/)(?:tests?|__tests__|__vitest__|spec)(?:/|$)|[._-]test\.|_test\.")
 _QUESTION_WORDS = frozenset(
     [
@@ -357,6 +363,8 @@ def components(
         elsewhere: list[Requirement] = []
         for requirement in component.requirements:
             path = placement.get(requirement.id)
+            if path is None and _is_documentation(requirement):
+                continue  # written, not coded: a Documentation & Release step (no source file)
             if path is None:
                 elsewhere.append(requirement)
             else:
@@ -598,6 +606,10 @@ def _modified_file(
     return p.ModifiedFile(path=path, changes=changes, proposed=False)
 
 
+def _is_documentation(requirement: Requirement) -> bool:
+    return requirement.kind != "success" and bool(_DOCUMENTATION.search(requirement.text))
+
+
 def _symbols(requirements: Sequence[Requirement]) -> list[p.CodeSymbol]:
     """Only the identifiers the requirements name themselves, each once per file: a name made
     up from prose (`limit_select_limit()`) misleads whoever trusts it, so the file's purpose
@@ -819,6 +831,17 @@ def testing(
         stem = _file_stem(component, facts.language)
         cases = unit_cases.setdefault(stem, [])
         for requirement in component.requirements:
+            if _is_documentation(requirement):  # checked where it is published, not unit-tested
+                e2e.append(
+                    p.TestCase(
+                        description=_(
+                            "Check the published documentation or deployment: {text}",
+                            text=short(requirement.text, 150),
+                        ),
+                        requirement_ids=[requirement.id],
+                    )
+                )
+                continue
             case = p.TestCase(
                 description=_case_text(requirement, _), requirement_ids=[requirement.id]
             )
@@ -1050,6 +1073,7 @@ def steps(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) 
                     requirement_ids=[r.id],
                 )
                 for r in component.requirements
+                if not _is_documentation(r)
             ]
             if not facts.test_first:
                 phase_steps.append(test_step)
@@ -1087,6 +1111,14 @@ def steps(facts: Facts, inputs: DraftInputs, upstream: Mapping[str, BaseModel]) 
         _phase(
             "Documentation & Release",
             [
+                p.Step(
+                    description=_("Document: {text}", text=short(r.text, 120)),
+                    requirement_ids=[r.id],
+                )
+                for r in spec.requirements
+                if _is_documentation(r)
+            ]
+            + [
                 p.Step(description=_("Document the feature for its users"), requirement_ids=[]),
                 p.Step(
                     description=_("Release following the Rollback Plan's safeguards"),
