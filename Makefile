@@ -35,7 +35,7 @@ demo: setup  ## draft the bundled example's PLAN.md (offline, no key needed)
 	@head -n 40 $(EXAMPLE)/PLAN.md
 
 test: setup mermaid  ## run the test suite (no network, no key)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: setup  ## ruff, formatting, mypy, and the layer contract (import-linter)
 	$(BIN)/ruff check .
