@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 
 from pydantic import BaseModel
 
@@ -37,10 +38,14 @@ def _normal(text: str) -> str:
 def negation_key(requirement: Requirement) -> str | None:
     """The words that identify a restatement of a negative requirement: those right after
     "MUST NOT" (or before しない, after 不得), normalised; None for a positive requirement."""
-    match = NEGATION.search(requirement.text)
+    return _negation_key(requirement.text)
+
+
+@cache  # every section is checked against every requirement: one reading per text
+def _negation_key(text: str) -> str | None:
+    match = NEGATION.search(text)
     if match is None:
         return None
-    text = requirement.text
     if re.match(r"[A-Za-z]", match.group(0)):
         tail = re.findall(r"[\w'-]+", text[match.end() :])
         return " ".join(tail[:_KEY_WORDS]).lower() if len(tail) >= 3 else None

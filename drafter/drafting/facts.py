@@ -300,6 +300,7 @@ def _unique_slug(story: UserStory, spec: Spec) -> str:
     return base if taken.count(base) == 1 else f"{base}_{story.id.lower()}"
 
 
+@cache  # every story's name is compared with every other story's
 def _module_slug(title: str) -> str:
     kept = [w for w in words(title) if w not in ("test", "tests", "testing", "spec")]
     return "_".join(kept[:3])
