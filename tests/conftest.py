@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,6 @@ corpus_params = pytest.mark.parametrize(
 @pytest.fixture(autouse=True)
 def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No setting leaks in from the environment, and every cache lands in a temp dir."""
-    import os
 
     from drafter.providers.identity import KEY_VARIABLES
 
@@ -86,3 +88,17 @@ def fake_settings(fake: FakeOpenAI, tmp_path: Path, **values: Any) -> Settings:
     """Settings for drafting through `fake`, with short timeouts and a private cache."""
     defaults: dict[str, Any] = {"timeout_s": 5.0, "cache_dir": tmp_path / ".drafter"}
     return Settings(model="openai:fake", base_url=fake.base_url, **(defaults | values))
+
+
+def run_drafter(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m drafter ARGS` as a user runs it: a real process, no DRAFTER_* or OpenAI
+    variables from the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DRAFTER_", "OPENAI_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "drafter", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
+    )

@@ -10,20 +10,9 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES
+from conftest import run_drafter as drafter
 
 EXAMPLE_SPEC = EXAMPLES / "csv-export" / "SPEC.md"
-
-
-def drafter(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DRAFTER_", "OPENAI_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "drafter", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=60,
-    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import gc
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import EXAMPLES
+from conftest import run_drafter as _cli
 
 from drafter.app.checking import check_plan
 from drafter.app.workflow import DraftRequest, DraftResult, spec_to_plan, update_request
@@ -266,18 +265,6 @@ def test_only_the_one_writer_replaces_files() -> None:
 
 
 # --- plan paths that are not plans ---------------------------------------------------------------
-
-
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DRAFTER_", "OPENAI_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "drafter", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=60,
-    )
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")

@@ -26,6 +26,24 @@ app = typer.Typer(
 
 _DEBUG_ENV = "DRAFTER_DEBUG"
 
+# Options spec-to-plan and batch share, word for word.
+NoCache = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Ask the provider even when an identical request was answered before "
+        "(answers are cached under <cache_dir>/cache, default .drafter/cache).",
+    ),
+]
+NoResume = Annotated[
+    bool,
+    typer.Option(
+        "--no-resume",
+        help="Draft every section again after a failed run, instead of keeping the sections "
+        "it drafted (kept under <cache_dir>/partial until the plan is written).",
+    ),
+]
+
 
 def _version(value: bool) -> None:
     if value:

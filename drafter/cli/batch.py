@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from drafter.cli.app import app, write_report
+from drafter.cli.app import NoCache, NoResume, app, write_report
 from drafter.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -91,22 +91,8 @@ def batch(
             help="Provider calls in flight across all specs together (default 8).",
         ),
     ] = None,
-    no_cache: Annotated[
-        bool,
-        typer.Option(
-            "--no-cache",
-            help="Ask the provider even when an identical request was answered before "
-            "(answers are cached under <cache_dir>/cache, default .drafter/cache).",
-        ),
-    ] = False,
-    no_resume: Annotated[
-        bool,
-        typer.Option(
-            "--no-resume",
-            help="Draft every section of a spec again after a failed run, instead of keeping "
-            "the sections it drafted (kept under <cache_dir>/partial until its plan is written).",
-        ),
-    ] = False,
+    no_cache: NoCache = False,
+    no_resume: NoResume = False,
 ) -> None:
     """Draft every matching spec, each with its own constitution discovery.
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from drafter.cli.app import app, fail, write_report
+from drafter.cli.app import NoCache, NoResume, app, fail, write_report
 from drafter.core.errors import InputError
 
 
@@ -114,22 +114,8 @@ def spec_to_plan(
     max_tokens: Annotated[
         int | None, typer.Option("--max-tokens", min=1, help="Output token limit per call.")
     ] = None,
-    no_cache: Annotated[
-        bool,
-        typer.Option(
-            "--no-cache",
-            help="Ask the provider even when an identical request was answered before "
-            "(answers are cached under <cache_dir>/cache, default .drafter/cache).",
-        ),
-    ] = False,
-    no_resume: Annotated[
-        bool,
-        typer.Option(
-            "--no-resume",
-            help="Draft every section again after a failed run, instead of keeping the "
-            "sections it drafted (kept under <cache_dir>/partial until the plan is written).",
-        ),
-    ] = False,
+    no_cache: NoCache = False,
+    no_resume: NoResume = False,
     repair_attempts: Annotated[
         int | None,
         typer.Option(
