@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -352,3 +353,18 @@ def test_batch_json_prints_and_report_writes(tmp_path: Path) -> None:
     drafted = _cli("spec-to-plan", "a/SPEC.md", "--report", "s.json", cwd=tmp_path)
     assert drafted.returncode == 0, drafted.stderr
     assert json.loads((tmp_path / "s.json").read_text())["drafter"] == "offline"
+
+
+def test_a_repository_without_manifests_keeps_the_language_the_constitution_names(
+    tmp_path: Path,
+) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    spec_path = _copy_example(tmp_path / "specs" / "x")
+    shutil.copy(EXAMPLE / "constitution.md", tmp_path / "specs" / "x" / "constitution.md")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    result = spec_to_plan(DraftRequest(spec_path=spec_path, to_stdout=True))
+    languages = [r.technology for r in result.plan.architecture.stack if "language" in r.component]
+    assert languages == ["Python 3.11+"]
+    assert not result.report.must_failed

@@ -284,9 +284,12 @@ def architecture(
     if facts.grounding is not None:
         declared = facts.grounding.stack()
         named = {row.technology.split(" ")[0].lower() for row in declared}
+        # The repository's own language wins over a named one; without it (a repository of
+        # markdown only) the language the spec or constitution names stays.
+        has_language = any(row.component == "Implementation language" for row in declared)
         stack = declared + [
             row for row in stack if row.technology.split(" ")[0].lower() not in named
-            and row.component != "Implementation language"
+            and not (has_language and row.component == "Implementation language")
         ]  # fmt: skip
         if not declared:
             reviews.append(p.ReviewItem(text=_("Confirm the stack: no manifest was read.")))
