@@ -356,8 +356,9 @@ def test_batch_json_prints_and_report_writes(tmp_path: Path) -> None:
 
 
 def test_a_repository_without_manifests_keeps_the_language_the_constitution_names(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("DRAFTER_NO_REPO")  # conftest keeps fixture specs ungrounded
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     spec_path = _copy_example(tmp_path / "specs" / "x")
