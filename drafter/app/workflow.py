@@ -203,14 +203,17 @@ def drafter_for(
     *,
     tape: Tape | None = None,
     bound: CallBound | None = None,
-    cached: bool = True,
-    resume: bool = True,
+    cached: bool | None = None,
+    resume: bool | None = None,
     allow_partial: bool = False,
     plan_dir: Path | None = None,
 ) -> tuple[Drafter, PipelineOptions]:
     """The drafter for `settings` and how the engine runs it: offline unless a model is
     configured; an LLM run validates and repairs, keeps drafted sections for a re-run when
-    `resume`, and judges prose rules with the same provider."""
+    `resume`, and judges prose rules with the same provider. `cached` and `resume` default to
+    the settings' `cache` and `resume`."""
+    cached = settings.cache if cached is None else cached
+    resume = settings.resume if resume is None else resume
     if settings.model is None:
         return OfflineDrafter(), PipelineOptions(
             repair_attempts=settings.repair_attempts,
