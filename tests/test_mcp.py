@@ -122,6 +122,10 @@ def test_lists_tools_drafts_checks_and_lists_rules(repo: Path) -> None:
     assert progress[0][0] == 0 and "drafting csv-export/SPEC.md" in (progress[0][2] or "")
     assert progress[-1][0] == progress[-1][1] and "done" in (progress[-1][2] or "")
     assert [p[0] for p in progress] == sorted({p[0] for p in progress})  # strictly increasing
+    # One notification per plan section as it is done, out of sections + the final step.
+    sections = [p for p in progress if "sections)" in (p[2] or "")]
+    assert len(sections) == 15 and {p[1] for p in progress} == {16}
+    assert "(15 of 15 sections)" in (sections[-1][2] or "")
 
 
 def test_update_keeps_hand_edits_and_write_false_writes_nothing(repo: Path) -> None:

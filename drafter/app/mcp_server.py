@@ -15,8 +15,10 @@ Only `drafter mcp` imports this module, so the CLI's other commands never load t
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -32,6 +34,7 @@ from drafter.app.workflow import DraftRequest, DraftResult, spec_to_plan, update
 from drafter.core import config
 from drafter.core.errors import DrafterError, InputError
 from drafter.inputs import constitution
+from drafter.model.sections import SECTIONS
 
 SCHEMA_URI = "drafter://schema/plan"
 PLAN_URI = "drafter://plan/{+path}"  # path: the plan's path relative to the root
@@ -39,7 +42,6 @@ PLAN_NAMES = ("PLAN.md",)
 # Directories never searched for plans: VCS data, environments, dependencies, caches.
 _SKIP_DIRS = {"node_modules", "venv", "__pycache__", "site-packages", "dist", "build"}
 _EXIT_MEANING = {1: "a MUST rule fails", 2: "bad input", 3: "provider failure"}
-HEARTBEAT_S = 2.0  # progress notifications while a draft runs
 
 INSTRUCTIONS = """\
 drafter turns a feature spec (SPEC.md, Kiro requirements.md, OpenSpec proposal.md) and the
@@ -212,7 +214,7 @@ class DrafterMCP(MCPServer[Any]):
             to_stdout=not write,
             settings_flags={"model": model},
         )
-        result = await self._draft(ctx, f"drafting {spec}", lambda: spec_to_plan(request))
+        result = await self._draft(ctx, f"drafting {spec}", lambda: request)
         return self.draft_out(result)
 
     async def update_plan(
@@ -228,15 +230,15 @@ class DrafterMCP(MCPServer[Any]):
         """
         plan_path = self.inside(plan, "plan")
 
-        def work() -> DraftResult:
-            request = update_request(plan_path)
+        def request() -> DraftRequest:
+            recorded = update_request(plan_path)
             # The plan's trailer names the spec and constitution: they too stay in the root.
-            self.inside(str(request.spec_path), f"spec recorded in {plan}")
-            if request.constitution_path is not None:
-                self.inside(str(request.constitution_path), f"constitution recorded in {plan}")
-            return spec_to_plan(request)
+            self.inside(str(recorded.spec_path), f"spec recorded in {plan}")
+            if recorded.constitution_path is not None:
+                self.inside(str(recorded.constitution_path), f"constitution recorded in {plan}")
+            return recorded
 
-        result = await self._draft(ctx, f"updating {plan}", work)
+        result = await self._draft(ctx, f"updating {plan}", request)
         return self.draft_out(result)
 
     async def check_plan(
@@ -308,47 +310,44 @@ class DrafterMCP(MCPServer[Any]):
             )
         return resolved.relative_to(self.root)
 
-    async def _run(self, work: Callable[[], T]) -> T:
+    async def _run(self, work: Callable[[], T], *, abandon_on_cancel: bool = False) -> T:
         """Run a synchronous use case off the event loop; drafter errors become tool errors."""
         try:
-            return await anyio.to_thread.run_sync(work)
+            return await anyio.to_thread.run_sync(work, abandon_on_cancel=abandon_on_cancel)
         except DrafterError as error:
             raise ToolError(tool_message(error)) from error
         except OSError as error:
             raise ToolError(f"{error.strerror}: {error.filename} (exit 2: bad input)") from error
 
-    async def _draft(self, ctx: Context, what: str, work: Callable[[], DraftResult]) -> DraftResult:
-        """Run a draft, reporting progress: a start, a heartbeat every HEARTBEAT_S, and the end.
-
-        The pipeline offers no per-section callback yet, so progress counts heartbeats (its
-        total is unknown until the draft ends) and the messages say how long it has run."""
+    async def _draft(
+        self, ctx: Context, what: str, request: Callable[[], DraftRequest]
+    ) -> DraftResult:
+        """Run a draft, reporting progress as each plan section is done (then one step for
+        checking and writing), and stopping the draft when the tool call is cancelled."""
         async with self._drafting:
             started = time.monotonic()
-            ticks = 0
-            failure: ToolError | None = None
-            await ctx.report_progress(ticks, None, f"{what}…")
-            async with anyio.create_task_group() as group:
+            total = len(SECTIONS) + 1
+            done: set[str] = set()
+            stop = threading.Event()
+            await ctx.report_progress(0, total, f"{what}…")
 
-                async def heartbeat() -> None:
-                    nonlocal ticks
-                    while True:
-                        await anyio.sleep(HEARTBEAT_S)
-                        ticks += 1
-                        elapsed = time.monotonic() - started
-                        await ctx.report_progress(ticks, None, f"{what}… {elapsed:.0f} s")
+            def on_section(name: str) -> None:  # in the drafting thread
+                if name in done:  # a section redrafted by a repair counts once
+                    return
+                done.add(name)
+                message = f"{what}: {name} ({len(done)} of {len(SECTIONS)} sections)"
+                anyio.from_thread.run(ctx.report_progress, len(done), total, message)
 
-                group.start_soon(heartbeat)
-                try:
-                    result = await self._run(work)
-                except ToolError as error:  # raised outside: a task group would wrap it
-                    failure = error
-                finally:
-                    group.cancel_scope.cancel()
-            if failure is not None:
-                raise failure
-            ticks += 1
-            done = f"{what}: done in {time.monotonic() - started:.1f} s"
-            await ctx.report_progress(ticks, ticks, done)
+            def work() -> DraftResult:
+                return spec_to_plan(replace(request(), stop=stop, on_section=on_section))
+
+            try:
+                result = await self._run(work, abandon_on_cancel=True)
+            except anyio.get_cancelled_exc_class():
+                stop.set()  # the abandoned thread sees it within a tenth of a second
+                raise
+            message = f"{what}: done in {time.monotonic() - started:.1f} s"
+            await ctx.report_progress(total, total, message)
             return result
 
     def draft_out(self, result: DraftResult) -> DraftOut:

@@ -8,7 +8,7 @@ before drafting starts, by `resolve_run`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,6 +57,7 @@ class DraftRequest:
     replay: Path | None = None  # cassette to answer from, with no network
     bound: CallBound | None = None  # provider calls in flight, shared with other runs
     stop: threading.Event | None = None  # set by another thread to interrupt the run
+    on_section: Callable[[str], None] | None = None  # told each section's name when it is done
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,7 @@ def _spec_to_plan(request: DraftRequest, kept_in: list[Path]) -> DraftResult:
             allow_partial=request.allow_partial,
             plan_dir=(output or request.spec_path).parent,
         )
-        options = replace(options, stop=request.stop)
+        options = replace(options, stop=request.stop, on_section=request.on_section)
         if options.partial_dir is not None:
             kept_in.append(options.partial_dir)
         if previous is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -50,6 +50,8 @@ class PipelineOptions:
     plan_dir: Path | None = None
     # Set from another thread (drafter batch on Ctrl-C) to stop drafting at once.
     stop: threading.Event | None = None
+    # Called with each section's name as it is done (drafted, or kept from an earlier run).
+    on_section: Callable[[str], None] | None = None
 
 
 class Blocked(DrafterError):
@@ -92,6 +94,7 @@ async def draft_sections(
         kept = None if redo is not None else _load_kept(section, options.partial_dir)
         if kept is not None:
             record.resumed = True
+            _done(section, options)
             return kept
         started = time.perf_counter()
         feedback = redo.feedback.get(section.name, ()) if redo is not None else ()
@@ -103,6 +106,7 @@ async def draft_sections(
         finally:
             record.wall_s += time.perf_counter() - started
         _keep(section, drafted, options.partial_dir)
+        _done(section, options)
         return drafted
 
     for section in SECTIONS:  # topological order: dependencies get their task first
@@ -165,6 +169,11 @@ async def _draft_valid(
         + "; ".join(errors),
         section.name,
     )
+
+
+def _done(section: Section, options: PipelineOptions) -> None:
+    if options.on_section is not None:
+        options.on_section(section.name)
 
 
 def _keep(section: Section, drafted: BaseModel, directory: Path | None) -> None:
