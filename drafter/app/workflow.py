@@ -247,15 +247,15 @@ def spec_to_plan(request: DraftRequest) -> DraftResult:
     Ctrl-C (or `request.stop`) raises `Interrupted`: the plan is written whole or not at all,
     and the sections an LLM run drafted stay kept for the next run.
     """
-    kept_in: list[Path] = []  # where drafted sections are kept, once the run knows
+    run: Run | None = None
     try:
-        return _spec_to_plan(request, kept_in)
+        run = resolve_run(request)
+        return _spec_to_plan(request, run)
     except (KeyboardInterrupt, Interrupted):
-        raise Interrupted(_interrupted(request, kept_in[0] if kept_in else None)) from None
+        raise Interrupted(_interrupted(request, run)) from None
 
 
-def _spec_to_plan(request: DraftRequest, kept_in: list[Path]) -> DraftResult:
-    run = resolve_run(request)
+def _spec_to_plan(request: DraftRequest, run: Run) -> DraftResult:
     settings, output, previous = run.settings, run.output, run.previous
     inputs, warnings = run.inputs, run.warnings
     with _tape(request, run) as tape:
@@ -270,8 +270,6 @@ def _spec_to_plan(request: DraftRequest, kept_in: list[Path]) -> DraftResult:
             plan_dir=(output or request.spec_path).parent,
         )
         options = replace(options, stop=request.stop, on_section=request.on_section)
-        if options.partial_dir is not None:
-            kept_in.append(options.partial_dir)
         if previous is not None:
             drafter = update.ReusingDrafter(
                 drafter, previous, set(request.sections), draft_all=run.taped
@@ -328,7 +326,11 @@ def _spec_to_plan(request: DraftRequest, kept_in: list[Path]) -> DraftResult:
     )
 
 
-def _interrupted(request: DraftRequest, kept_in: Path | None) -> str:
+def _interrupted(request: DraftRequest, run: Run | None) -> str:
+    """What an interrupted run says: whether drafted sections are kept, and where."""
+    kept_in = None
+    if run is not None and run.resumes and run.settings.model is not None:
+        kept_in = partial_dir(run.settings.cache_dir, run.inputs, run.settings.model)
     kept = sorted(kept_in.glob("*.json")) if kept_in is not None and kept_in.is_dir() else []
     if not kept:
         return f"interrupted; nothing was written for {request.spec_path}"

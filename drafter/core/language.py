@@ -15,10 +15,6 @@ Language = Literal["en", "zh", "ja", "ko", "es"]
 LANGUAGES: tuple[Language, ...] = ("en", "zh", "ja", "ko", "es")
 DEFAULT: Language = "en"
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
-_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _SPANISH = re.compile(
     r"\b(?:el|la|los|las|del|que|una|por|para|con|debe|deberá|sistema|usuario|cuando|será|"
     r"están?|también|según)\b",
@@ -37,22 +33,6 @@ def looks_spanish(texts: Iterable[str]) -> bool:
     text = _NOT_PROSE.sub(" ", " ".join(texts))
     spanish, english = len(_SPANISH.findall(text)), len(_ENGLISH.findall(text))
     return spanish > 2 * english and spanish >= 3
-
-
-def in_script(text: str, language: Language) -> bool:
-    """True when `text` has letters of `language`'s own script (for CJK) or is Latin text."""
-    prose = _NOT_PROSE.sub(" ", text)
-    if language == "ko":
-        return bool(_HANGUL.search(prose))
-    if language == "ja":
-        return bool(_KANA.search(prose) or _HAN.search(prose))
-    if language == "zh":
-        return bool(_HAN.search(prose))
-    return bool(_LATIN.search(prose))
-
-
-def is_cjk(language: Language) -> bool:
-    return language in ("zh", "ja", "ko")
 
 
 # How a requirement says it must not happen, per language. English and Spanish modals are

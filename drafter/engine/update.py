@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -286,7 +287,7 @@ def stamp(
     drafter: str,
     previous: Previous | None = None,
     decisions: Decisions | None = None,
-    accepted: set[str] = frozenset(),  # type: ignore[assignment]
+    accepted: AbstractSet[str] = frozenset(),
 ) -> Trailer:
     """The trailer for `body`, about to be written to `plan_path`.
 
